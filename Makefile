@@ -1,0 +1,62 @@
+# Two commands: `make book` builds the site, `make test` runs every test.
+# Both create .venv from requirements.txt first (and reinstall when it changes).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PORT ?= 8000
+
+# The first interpreter on PATH that is Python 3.11 or 3.12 (Jupyter Book 1 supports them).
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then \
+	    echo $$p; break; fi; done)
+
+.PHONY: help book test serve clean bench venv check-python
+
+help:
+	@echo "make book    set up .venv and build the site into _build/html"
+	@echo "make test    set up .venv and run every test (package, chapters, build)"
+	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)/"
+	@echo "make bench   print the speed benchmark and chapter execution times"
+	@echo "make clean   remove _build, caches and .venv"
+
+check-python:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: this book needs Python 3.11 or 3.12 (Jupyter Book 1 supports them)."; \
+	  echo "       Found: $$(python3 --version 2>&1 || echo 'no python3')."; \
+	  echo "       Install one of them, or run: make PYTHON=/path/to/python3.12 book"; \
+	  exit 1; fi
+
+# Recreate the virtual environment's packages whenever requirements.txt (or the
+# package metadata) changes; the stamp records what was installed.
+$(STAMP): requirements.txt code/pyproject.toml | check-python
+	@if [ ! -x $(PY) ]; then echo "venv: creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	@$(PY) -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' || \
+	  { echo "error: $(VENV) was made with an unsupported Python; run make clean"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(PY) tools/build.py
+	@echo "The site is in _build/html (make serve to read it)."
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+serve:
+	@test -f _build/html/index.html || { echo "no site yet: run make book"; exit 1; }
+	@echo "Serving the book at http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf _build .pytest_cache $(VENV)
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find code -name '*.egg-info' -type d -prune -exec rm -rf {} +

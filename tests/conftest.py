@@ -1,0 +1,69 @@
+"""Shared fixtures: the book is built once per test session, from scratch.
+
+Two clean builds run side by side (one for the book tests, one more to prove the
+build reproducible) into temporary folders, each with an empty execution cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_SCRIPT = ROOT / "tools" / "build.py"
+
+
+@dataclass
+class BookBuild:
+    """One build of the book: where it went, how it ended and what it printed."""
+
+    out: Path
+    returncode: int
+    log: str
+
+    @property
+    def html(self) -> Path:
+        return self.out / "_build" / "html"
+
+
+def start_build(book: Path, out: Path, log_path: Path) -> subprocess.Popen:
+    """Start ``tools/build.py --fresh`` for ``book`` into ``out``; output to a log."""
+    out.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    return subprocess.Popen(
+        [sys.executable, str(BUILD_SCRIPT), str(book), "--fresh", "--path-output", str(out)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def finish_build(proc: subprocess.Popen, out: Path, log_path: Path) -> BookBuild:
+    proc.wait()
+    return BookBuild(out=out, returncode=proc.returncode, log=log_path.read_text(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def book_builds(tmp_path_factory) -> tuple[BookBuild, BookBuild]:
+    """Two independent clean builds of this repository's book."""
+    base = tmp_path_factory.mktemp("book")
+    runs = []
+    for name in ("first", "second"):
+        out, log = base / name, base / f"{name}.log"
+        runs.append((start_build(ROOT, out, log), out, log))
+    return tuple(finish_build(*run) for run in runs)
+
+
+@pytest.fixture(scope="session")
+def built_book(book_builds) -> BookBuild:
+    """The book built from scratch; fails every dependent test if the build failed."""
+    build = book_builds[0]
+    if build.returncode != 0:
+        tail = "\n".join(build.log.splitlines()[-60:])
+        pytest.fail(f"the strict book build failed (exit {build.returncode}):\n{tail}")
+    return build

@@ -1,0 +1,89 @@
+"""Build the book strictly and reproducibly (called by ``make book``).
+
+What this adds to ``jupyter-book build``:
+
+* Strictness that cannot be skipped: ``-W -n --keep-going`` and ``--all`` on every
+  run, so every page is re-read and a warning from an unchanged page still fails a
+  second build (Sphinx's incremental build would exit 0 for pages it does not re-read).
+* Outputs that are never stale: jupyter-cache keys a notebook on its cell text only,
+  so the cache is cleared whenever ``code/`` or ``requirements.txt`` changes.
+* Reproducibility: ``SOURCE_DATE_EPOCH`` is fixed (matplotlib and Sphinx read it for
+  the dates they write) and hash seeds are pinned.
+
+Usage: ``python tools/build.py [--fresh] [--path-output DIR] [BOOK_DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# 2026-01-01T00:00:00Z: a fixed date, so two builds write the same bytes.
+SOURCE_DATE_EPOCH = "1767225600"
+
+
+def inputs_hash(book: Path) -> str:
+    """Hash of everything outside the cells that can change an executed output."""
+    digest = hashlib.sha256()
+    files = [book / "requirements.txt"]
+    code = book / "code"
+    if code.is_dir():
+        files += sorted(
+            p
+            for p in code.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
+        )
+    for path in files:
+        if path.exists():
+            digest.update(str(path.relative_to(book)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("book", nargs="?", default=str(ROOT), help="book folder")
+    parser.add_argument("--path-output", default=None, help="folder that receives _build")
+    parser.add_argument("--fresh", action="store_true", help="delete the execution cache first")
+    args = parser.parse_args(argv)
+
+    book = Path(args.book).resolve()
+    out = Path(args.path_output).resolve() if args.path_output else book
+    cache = out / "_build" / ".jupyter_cache"
+    stamp = out / "_build" / ".inputs-hash"
+    key = inputs_hash(book)
+    if args.fresh or not stamp.exists() or stamp.read_text() != key:
+        if cache.exists():
+            print("build: code/ or requirements.txt changed; clearing the execution cache")
+        shutil.rmtree(cache, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+
+    env = dict(os.environ)
+    env.setdefault("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+    env["PYTHONHASHSEED"] = "0"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # debugpy's frozen-modules note goes to stderr
+    env.pop("MPLCONFIGDIR", None)
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
+        "--builder", "html", "--all", "-W", "-n", "--keep-going",
+    ]
+    if args.path_output:
+        command += ["--path-output", str(out)]
+    print("build: jupyter-book", " ".join(command[1:]), flush=True)
+    result = subprocess.run(command, env=env)
+    html = out / "_build" / "html" / "index.html"
+    if result.returncode == 0 and not html.exists():
+        print(f"build: {html} is missing", file=sys.stderr)
+        return 1
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
