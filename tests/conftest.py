@@ -34,13 +34,13 @@ class BookBuild:
 def start_build(book: Path, out: Path, log_path: Path) -> subprocess.Popen:
     """Start ``tools/build.py --fresh`` for ``book`` into ``out``; output to a log."""
     out.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    return subprocess.Popen(
-        [sys.executable, str(BUILD_SCRIPT), str(book), "--fresh", "--path-output", str(out)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    with open(log_path, "w") as log:  # the child keeps its own copy of the handle
+        return subprocess.Popen(
+            [sys.executable, str(BUILD_SCRIPT), str(book), "--fresh", "--path-output", str(out)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
 
 
 def finish_build(proc: subprocess.Popen, out: Path, log_path: Path) -> BookBuild:

@@ -123,6 +123,8 @@ def test_no_tracebacks_warnings_or_unintended_nonfinite_outputs(built_book):
     for page in pages(built_book.html):
         for cell in soup(page).select("div.cell"):
             classes = cell.get("class", [])
+            for caption in cell.select("figcaption"):
+                caption.decompose()  # captions are prose, not output
             output = " ".join(o.get_text(" ") for o in cell.select(".cell_output"))
             for what, pattern in BAD_OUTPUT.items():
                 if what == "non-finite number" and "tag_nonfinite-intended" in classes:
@@ -131,7 +133,8 @@ def test_no_tracebacks_warnings_or_unintended_nonfinite_outputs(built_book):
                     continue
                 match = pattern.search(output)
                 if match:
-                    problems.append(f"{page.name}: {what}: {match.group(0)!r}")
+                    context = output[max(0, match.start() - 60): match.end() + 20]
+                    problems.append(f"{page.name}: {what}: {context!r}")
         for box in soup(page).select("div.stderr, .output.stderr"):
             problems.append(f"{page.name}: stderr output {box.get_text()[:80]!r}")
     assert problems == []

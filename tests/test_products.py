@@ -15,6 +15,7 @@ from gradlab.products import (
     log_norm_drift,
     log_norm_paths,
     log_norm_variance,
+    max_sigmoid_gain,
     random_matrix_product,
     saturation_bound,
     scalar_power,
@@ -230,6 +231,24 @@ def test_saturation_bound_bounds_one_backward_step():
         assert np.linalg.norm(back) <= bound * np.linalg.norm(delta) * (1 + 1e-12)
 
 
+def test_max_sigmoid_gain_against_a_grid():
+    # brute force over w on a fine grid, sigma' written independently
+    for a in [1.0, 0.5, 0.2, -0.7]:
+        w_star, gain = max_sigmoid_gain(a)
+        w = np.linspace(-40, 40, 800_001) / abs(a)
+        z = w * a
+        grid = np.abs(w) * np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))) ** 2
+        assert gain == pytest.approx(grid.max(), rel=1e-8)
+        assert abs(w_star) == pytest.approx(abs(w[np.argmax(grid)]), abs=2e-4 / abs(a))
+
+
+def test_max_sigmoid_gain_root_and_threshold():
+    u, g = max_sigmoid_gain(1.0)
+    assert u * math.tanh(u / 2) == pytest.approx(1.0, abs=1e-14)
+    # gain scales like 1/|a|: above 1 exactly when |a| < g(1)
+    assert max_sigmoid_gain(g * 1.01)[1] < 1 < max_sigmoid_gain(g * 0.99)[1]
+
+
 # --------------------------------------------------------------------------
 # cast fractions (loss scaling)
 # --------------------------------------------------------------------------
@@ -280,6 +299,8 @@ BAD_INPUT_CASES = [
     ("gradlab.products.saturation_bound", lambda: saturation_bound(0.0, np.eye(2)), ValueError, "gamma must be positive"),
     ("gradlab.products.saturation_bound", lambda: saturation_bound(0.25, np.ones(3)), ValueError, "W must be a non-empty 2-D"),
     ("gradlab.products.saturation_bound", lambda: saturation_bound(0.25, np.array([[np.nan]])), ValueError, "W contains NaN"),
+    ("gradlab.products.max_sigmoid_gain", lambda: max_sigmoid_gain(0.0), ValueError, "a must be non-zero"),
+    ("gradlab.products.max_sigmoid_gain", lambda: max_sigmoid_gain(float("nan")), ValueError, "a must be finite"),
     ("gradlab.products.cast_fractions", lambda: cast_fractions([1.0, np.inf], "float16"), ValueError, "values contains NaN or inf"),
     ("gradlab.products.cast_fractions", lambda: cast_fractions([1.0], "int8"), ValueError, "dtype must be float16"),
     ("gradlab.products.cast_fractions", lambda: cast_fractions([1.0], "float16", scale=0), ValueError, "scale must be positive"),

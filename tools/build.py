@@ -7,6 +7,8 @@ What this adds to ``jupyter-book build``:
   second build (Sphinx's incremental build would exit 0 for pages it does not re-read).
 * Outputs that are never stale: jupyter-cache keys a notebook on its cell text only,
   so the cache is cleared whenever ``code/`` or ``requirements.txt`` changes.
+* No leftovers: the old ``_build/html`` is removed first, so the site holds only
+  what this build wrote.
 * Reproducibility: ``SOURCE_DATE_EPOCH`` is fixed (matplotlib and Sphinx read it for
   the dates they write) and hash seeds are pinned.
 
@@ -64,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(cache, ignore_errors=True)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(key)
+    # Every page is rewritten anyway (--all); removing the old site first also
+    # removes figures of earlier builds, and leaves no site behind a failed build.
+    shutil.rmtree(out / "_build" / "html", ignore_errors=True)
 
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)

@@ -236,8 +236,11 @@ class ActivationFunction:
 
 def _where_positive(z, pos, neg):
     """Array of z's dtype holding ``pos`` where z > 0 and ``neg`` elsewhere."""
-    # typed scalars, so the result has z's dtype without a cast
-    t = z.dtype.type
+    # A boolean mask cast to z's dtype is several times faster than np.where with
+    # scalars, and this derivative sits on the hot path of every ReLU layer.
+    if pos == 1 and neg == 0:
+        return (z > 0).astype(z.dtype)
+    t = z.dtype.type  # typed scalars, so the result keeps z's dtype
     return np.where(z > 0, t(pos), t(neg))
 
 
@@ -683,7 +686,7 @@ def get(name, **params):
     try:
         return cls(**params)
     except TypeError as err:
-        if "unexpected keyword" not in str(err):
+        if "unexpected keyword" not in str(err) and "takes no arguments" not in str(err):
             raise
         import inspect
 

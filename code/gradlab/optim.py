@@ -165,6 +165,11 @@ class SGD(_Optimizer):
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for p, g, st in zip(params, grads, self.state):
                 d = st["scratch"]
+                if wd == 0 and mom == 0:
+                    # plain SGD: two passes over memory, no temporaries
+                    np.multiply(g, lr, out=d)
+                    p -= d
+                    continue
                 if wd != 0:
                     np.multiply(p, wd, out=d)
                     d += g

@@ -33,6 +33,7 @@ __all__ = [
     "log_norm_drift",
     "log_norm_variance",
     "saturation_bound",
+    "max_sigmoid_gain",
     "cast_fractions",
     "CastFractions",
 ]
@@ -534,6 +535,66 @@ def saturation_bound(gamma, W):
     if not np.all(np.isfinite(W)):
         raise ValueError("W contains NaN or inf")
     return gamma * float(np.linalg.norm(W.astype(np.float64), 2))
+
+
+def max_sigmoid_gain(a):
+    r"""Largest factor :math:`|w\,\sigma'(w a)|` a sigmoid unit can pass back, over all w.
+
+    In a chain of one-unit sigmoid layers :math:`z = w a` (bias 0), the
+    back-propagated factor of a layer is :math:`w\,\sigma'(w a)`. A large
+    weight does not make it large, because the same weight pushes ``z`` into
+    the saturated tails. Writing :math:`u = w a`,
+
+    .. math::
+        |w\,\sigma'(w a)| = \frac{|u|\,\sigma'(u)}{|a|}, \qquad
+        \frac{d}{du}\bigl[u\,\sigma'(u)\bigr]
+        = \sigma'(u)\,\bigl(1 - u \tanh(u/2)\bigr),
+
+    using :math:`\sigma'' = \sigma'(1 - 2\sigma)` and
+    :math:`1 - 2\sigma(u) = -\tanh(u/2)`. The maximum is at the positive root
+    :math:`u^*` of :math:`u \tanh(u/2) = 1` (:math:`u^* \approx 1.543`), where
+    :math:`u^*\sigma'(u^*) \approx 0.224`. So the factor can exceed 1 only if
+    :math:`|a| < 0.224`: the weight and the pre-activation are not
+    independent, so a bound on :math:`\sigma'` and a bound on ``w`` cannot be
+    combined as if they were.
+
+    Parameters
+    ----------
+    a : float
+        The unit's input (non-zero, finite; for a unit fed by another sigmoid,
+        ``0 < a < 1``).
+
+    Returns
+    -------
+    w_star : float
+        The weight with the largest factor, :math:`u^*/a`.
+    gain : float
+        That factor, :math:`u^*\sigma'(u^*)/|a|`.
+
+    Examples
+    --------
+    >>> w, g = max_sigmoid_gain(1.0)
+    >>> round(w, 3), round(g, 3)
+    (1.543, 0.224)
+    >>> max_sigmoid_gain(0.1)[1] > 1
+    True
+    """
+    a = _check_real("a", a)
+    if a == 0:
+        raise ValueError("a must be non-zero (with a = 0 the factor |w|/4 is unbounded)")
+    # Newton's method on f(u) = u tanh(u/2) - 1, convex for u > 0, from u = 1.5
+    u = 1.5
+    for _ in range(50):
+        t = math.tanh(u / 2)
+        f = u * t - 1.0
+        df = t + 0.5 * u * (1.0 - t * t)
+        step = f / df
+        u -= step
+        if abs(step) < 1e-16:
+            break
+    e = math.exp(-u)
+    gain = u * e / (1.0 + e) ** 2
+    return u / a, gain / abs(a)
 
 
 # --------------------------------------------------------------------------
