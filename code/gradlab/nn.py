@@ -665,7 +665,40 @@ def _normalise_backward(grad_xhat, xhat, inv_std, axis):
     return (inv_std / n) * (n * grad_xhat - s1 - xhat * s2)
 
 
-class BatchNorm(Layer):
+class _AffineNormalisation(Layer):
+    """Shared part of the normalisation layers: :math:`y = \\gamma \\odot \\hat x + \\beta`.
+
+    Holds one scale and one shift per feature (initialised to 1 and 0) and their
+    gradients; subclasses compute :math:`\\hat x` and its backward pass.
+    """
+
+    def _init_affine(self, num_features, eps, dtype):
+        self.num_features = _positive_int(num_features, "num_features")
+        self.eps = _real(eps, "eps")
+        if self.eps <= 0:
+            raise ValueError(f"eps must be positive, got {self.eps}")
+        self.dtype = _check_dtype(dtype)
+        d = self.num_features
+        self.gamma = np.ones(d, dtype=self.dtype)
+        self.beta = np.zeros(d, dtype=self.dtype)
+        self.grad_gamma = np.zeros(d, dtype=self.dtype)
+        self.grad_beta = np.zeros(d, dtype=self.dtype)
+        self._xhat = None
+
+    def _affine_backward(self, grad_out, xhat):
+        """Store dJ/dgamma and dJ/dbeta; return dJ/dxhat."""
+        np.sum(grad_out * xhat, axis=0, out=self.grad_gamma)
+        np.sum(grad_out, axis=0, out=self.grad_beta)
+        return grad_out * self.gamma
+
+    def named_parameters(self):
+        return [("gamma", self.gamma), ("beta", self.beta)]
+
+    def gradients(self):
+        return [self.grad_gamma, self.grad_beta]
+
+
+class BatchNorm(_AffineNormalisation):
     """Batch normalisation over the batch axis (Ioffe & Szegedy, 2015), PyTorch or Keras conventions.
 
     Training, per feature over the batch of size n:
@@ -717,23 +750,13 @@ class BatchNorm(Layer):
         if convention not in self._DEFAULTS:
             raise ValueError(f"convention must be 'pytorch' or 'keras', got {convention!r}")
         self.convention = convention
-        self.num_features = _positive_int(num_features, "num_features")
         default_m, default_eps = self._DEFAULTS[convention]
+        self._init_affine(num_features, default_eps if eps is None else eps, dtype)
         self.momentum = default_m if momentum is None else _real(momentum, "momentum")
         if not 0.0 <= self.momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {self.momentum}")
-        self.eps = default_eps if eps is None else _real(eps, "eps")
-        if self.eps <= 0:
-            raise ValueError(f"eps must be positive, got {self.eps}")
-        self.dtype = _check_dtype(dtype)
-        d = self.num_features
-        self.gamma = np.ones(d, dtype=self.dtype)
-        self.beta = np.zeros(d, dtype=self.dtype)
-        self.grad_gamma = np.zeros(d, dtype=self.dtype)
-        self.grad_beta = np.zeros(d, dtype=self.dtype)
-        self.running_mean = np.zeros(d, dtype=self.dtype)
-        self.running_var = np.ones(d, dtype=self.dtype)
-        self._xhat = None
+        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_var = np.ones(self.num_features, dtype=self.dtype)
 
     def forward(self, x):
         _check_input(x, self.dtype, 2, f"(batch, {self.num_features})", last=self.num_features)
@@ -776,26 +799,18 @@ class BatchNorm(Layer):
         xhat = self._cached("_xhat")
         _check_grad(grad_out, xhat.shape, self.dtype)
         with np.errstate(**_QUIET):
-            np.sum(grad_out * xhat, axis=0, out=self.grad_gamma)
-            np.sum(grad_out, axis=0, out=self.grad_beta)
-            grad_xhat = grad_out * self.gamma
+            grad_xhat = self._affine_backward(grad_out, xhat)
             if self._mode:
                 return _normalise_backward(grad_xhat, xhat, self._inv_std, axis=0)
             # eval mode: the running statistics are constants
             return grad_xhat * self._inv_std
-
-    def named_parameters(self):
-        return [("gamma", self.gamma), ("beta", self.beta)]
-
-    def gradients(self):
-        return [self.grad_gamma, self.grad_beta]
 
     def __repr__(self):
         return (f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps}, "
                 f"convention={self.convention!r})")
 
 
-class LayerNorm(Layer):
+class LayerNorm(_AffineNormalisation):
     """Layer normalisation over the feature (last) axis (Ba et al., 2016), as PyTorch's ``nn.LayerNorm``.
 
     .. math:: \\hat x = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}}, \\quad
@@ -819,17 +834,7 @@ class LayerNorm(Layer):
     """
 
     def __init__(self, num_features, eps=1e-5, dtype=np.float64):
-        self.num_features = _positive_int(num_features, "num_features")
-        self.eps = _real(eps, "eps")
-        if self.eps <= 0:
-            raise ValueError(f"eps must be positive, got {self.eps}")
-        self.dtype = _check_dtype(dtype)
-        d = self.num_features
-        self.gamma = np.ones(d, dtype=self.dtype)
-        self.beta = np.zeros(d, dtype=self.dtype)
-        self.grad_gamma = np.zeros(d, dtype=self.dtype)
-        self.grad_beta = np.zeros(d, dtype=self.dtype)
-        self._xhat = None
+        self._init_affine(num_features, eps, dtype)
 
     def forward(self, x):
         _check_input(x, self.dtype, 2, f"(batch, {self.num_features})", last=self.num_features)
@@ -846,15 +851,7 @@ class LayerNorm(Layer):
         xhat = self._cached("_xhat")
         _check_grad(grad_out, xhat.shape, self.dtype)
         with np.errstate(**_QUIET):
-            np.sum(grad_out * xhat, axis=0, out=self.grad_gamma)
-            np.sum(grad_out, axis=0, out=self.grad_beta)
-            return _normalise_backward(grad_out * self.gamma, xhat, self._inv_std, axis=-1)
-
-    def named_parameters(self):
-        return [("gamma", self.gamma), ("beta", self.beta)]
-
-    def gradients(self):
-        return [self.grad_gamma, self.grad_beta]
+            return _normalise_backward(self._affine_backward(grad_out, xhat), xhat, self._inv_std, axis=-1)
 
 
 # --------------------------------------------------------------------------
