@@ -156,15 +156,15 @@ _GAIN_NAMES = _GAIN_ONE + ("tanh", "relu", "leaky_relu", "selu")
 def calculate_gain(nonlinearity, param=None):
     r"""Recommended gain g for a nonlinearity, PyTorch's table.
 
-    ================================  =====================================
-    nonlinearity                      gain
-    ================================  =====================================
-    linear / identity / conv / sigmoid  1
-    tanh                              5/3
-    relu                              :math:`\sqrt 2`
-    leaky_relu                        :math:`\sqrt{2/(1 + a^2)}`, a = ``param`` (default 0.01)
-    selu                              3/4
-    ================================  =====================================
+    ====================================  ===========================================================
+    nonlinearity                          gain
+    ====================================  ===========================================================
+    linear / identity / conv / sigmoid    1
+    tanh                                  5/3
+    relu                                  :math:`\sqrt 2`
+    leaky_relu                            :math:`\sqrt{2/(1 + a^2)}`, a = ``param`` (default 0.01)
+    selu                                  3/4
+    ====================================  ===========================================================
 
     The gain multiplies the standard deviation of the Xavier and Kaiming
     initialisers. :math:`\sqrt 2` compensates ReLU zeroing half its inputs

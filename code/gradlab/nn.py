@@ -360,7 +360,7 @@ def mlp(sizes, activation, rng, init="torch_linear_default", dtype=np.float64, b
     sizes : sequence of int
         Widths :math:`n_0, \\dots, n_L`, at least two, all positive.
     activation : str
-        A name of :data:`gradlab.activations.NAMES`; ``**params`` go to it.
+        A name of ``gradlab.activations.NAMES``; ``**params`` go to it.
     rng : numpy.random.Generator
         Draws every layer's weights, in order.
     init : str or callable, default "torch_linear_default"
@@ -493,7 +493,7 @@ class Activation(Layer):
     Parameters
     ----------
     name : str
-        A name of :data:`gradlab.activations.NAMES`.
+        A name of ``gradlab.activations.NAMES``.
     **params
         Passed to :func:`gradlab.activations.get` (e.g. ``slope=0.1``).
 
