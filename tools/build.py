@@ -9,8 +9,9 @@ What this adds to ``jupyter-book build``:
   so the cache is cleared whenever ``code/`` or ``requirements.txt`` changes.
 * No leftovers: the old ``_build/html`` is removed first, so the site holds only
   what this build wrote.
-* Reproducibility: ``SOURCE_DATE_EPOCH`` is fixed (matplotlib and Sphinx read it for
-  the dates they write) and hash seeds are pinned.
+* Reproducibility: ``SOURCE_DATE_EPOCH`` is the time of the last commit
+  (matplotlib and Sphinx read it for the dates they write) and hash seeds are
+  pinned.
 
 Usage: ``python tools/build.py [--fresh] [--path-output DIR] [BOOK_DIR]``.
 """
@@ -26,8 +27,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# 2026-01-01T00:00:00Z: a fixed date, so two builds write the same bytes.
-SOURCE_DATE_EPOCH = "1767225600"
+# Used when the book is not in a git checkout: 2026-01-01T00:00:00Z.
+FALLBACK_DATE_EPOCH = "1767225600"
+
+
+def source_date_epoch(book: Path) -> str:
+    """The time of the last commit, so "last updated" is true and two builds agree."""
+    try:
+        out = subprocess.run(["git", "-C", str(book), "log", "-1", "--format=%ct"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return FALLBACK_DATE_EPOCH
+    return out if out.isdigit() else FALLBACK_DATE_EPOCH
 
 
 def inputs_hash(book: Path) -> str:
@@ -71,9 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out / "_build" / "html", ignore_errors=True)
 
     env = dict(os.environ)
-    env.setdefault("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+    env.setdefault("SOURCE_DATE_EPOCH", source_date_epoch(book))
     env["PYTHONHASHSEED"] = "0"
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # debugpy's frozen-modules note goes to stderr
+    # The kernels talk to the build over loopback TCP, and ipykernel logs a warning
+    # about that plain-text transport at every start. Only the build's kernels get
+    # this private IPython folder, which raises their log level to errors.
+    ipython_dir = out / "_build" / ".ipython"
+    profile = ipython_dir / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text("c.IPKernelApp.log_level = 'ERROR'\n")
+    env["IPYTHONDIR"] = str(ipython_dir)
     env.pop("MPLCONFIGDIR", None)
     command = [
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
