@@ -23,9 +23,9 @@ help:
 	@echo "make clean   remove _build, caches and .venv"
 
 check-python:
-	@if [ -z "$(PYTHON)" ]; then \
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then \
 	  echo "error: this book needs Python 3.11 or 3.12 (Jupyter Book 1 supports them)."; \
-	  echo "       Found: $$(python3 --version 2>&1 || echo 'no python3')."; \
+	  echo "       Found: $$($(or $(PYTHON),python3) --version 2>/dev/null || echo '$(or $(PYTHON),python3), which does not run')."; \
 	  echo "       Install one of them, or run: make PYTHON=/path/to/python3.12 book"; \
 	  exit 1; fi
 
