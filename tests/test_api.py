@@ -9,6 +9,7 @@ test modules) and checks that they, and the docstrings, cover ``__all__``.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 from pathlib import Path
@@ -29,7 +30,8 @@ def public_names() -> list[str]:
     return names
 
 
-def bad_input_names() -> set[str]:
+@functools.cache  # parsing every test file once, not once per public name
+def bad_input_names() -> frozenset[str]:
     covered = set()
     for path in TESTS.glob("test_*.py"):
         tree = ast.parse(path.read_text())
@@ -42,7 +44,7 @@ def bad_input_names() -> set[str]:
                             and isinstance(element.elts[0], ast.Constant)
                             and isinstance(element.elts[0].value, str)):
                         covered.add(element.elts[0].value)
-    return covered
+    return frozenset(covered)
 
 
 def resolve(qualified: str):

@@ -91,3 +91,7 @@ def test_no_warnings_leak():
                 floating.repeated_product(-10, 400, dt)
                 floating.first_overflow(10, dt)
                 floating.first_underflow(0.25, dt)
+            # a factor beyond the dtype's range rounds to inf before the first step
+            assert np.isinf(floating.repeated_product(1e5, 2, np.float16)).all()  # 1e5 > 65504
+            assert floating.first_overflow(1e39, np.float32) == 1  # 1e39 > 3.4e38
+            assert floating.first_underflow(1e-50, np.float32) == 1  # below 2**-149

@@ -183,7 +183,7 @@ BAD_INPUT_CASES = [
     ("gradlab.init.constant", lambda: init.constant((2,), value="a"), TypeError, "value must be a real"),
     ("gradlab.init.normal", lambda: init.normal((2, 2), 42), TypeError, "rng must be a numpy.random.Generator, got int"),
     ("gradlab.init.normal", lambda: init.normal((2, 2), RNG, std=-1.0), ValueError, "std must be non-negative"),
-    ("gradlab.init.uniform", lambda: init.uniform((2, 2), RNG, low=1.0, high=0.0), ValueError, "low < high"),
+    ("gradlab.init.uniform", lambda: init.uniform((2, 2), RNG, low=1.0, high=0.0), ValueError, "low <= high"),
     ("gradlab.init.xavier_normal", lambda: init.xavier_normal((5,), RNG), ValueError, "at least 2 dimension"),
     ("gradlab.init.xavier_uniform", lambda: init.xavier_uniform((2, 2), RNG, gain=-1.0), ValueError, "gain"),
     ("gradlab.init.kaiming_normal", lambda: init.kaiming_normal((2, 2), RNG, mode="fan_avg"), ValueError, "mode must be"),

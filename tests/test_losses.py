@@ -82,6 +82,8 @@ BAD_INPUT_CASES = [
     ("gradlab.losses.softmax_cross_entropy", lambda: losses.softmax_cross_entropy(Z, np.array([0, -1, 2])), ValueError, "labels must be in"),
     ("gradlab.losses.softmax_cross_entropy", lambda: losses.softmax_cross_entropy(Z, np.array([0, 1])), ValueError, r"labels must have shape \(3,\)"),
     ("gradlab.losses.softmax_cross_entropy", lambda: losses.softmax_cross_entropy(Z[0], np.array([0])), ValueError, "logits must have shape"),
+    ("gradlab.losses.softmax_cross_entropy", lambda: losses.softmax_cross_entropy(Z[:0], np.array([], dtype=int)), ValueError, "logits must not be empty"),
+    ("gradlab.losses.mse_loss", lambda: losses.mse_loss(Z[:0], Z[:0]), ValueError, "pred must not be empty"),
     ("gradlab.losses.get", lambda: losses.get("nll"), ValueError, "unknown loss 'nll'; expected one of: cross_entropy, mse"),
 ]
 

@@ -111,3 +111,5 @@ def test_curves_and_histograms_content():
     edges = plotting.histograms_by_layer(axes, {"l1": [0.0, 1.0], "l2": [2.0, np.inf]}, bins=4)
     np.testing.assert_allclose(edges, [0, 0.5, 1, 1.5, 2])
     assert axes[0].get_title() == "l1" and axes[1].get_xlabel() == "activation value"
+    # a diverged layer (no finite value) is drawn empty, without a 0/0 warning (warnings are errors)
+    plotting.histograms_by_layer(_ax(), {"ok": [0.0, 1.0], "diverged": [np.nan, np.inf]}, bins=4)

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from gradlab import products
 from gradlab.products import (
     EULER_GAMMA,
     CastFractions,
@@ -27,8 +26,8 @@ from gradlab.products import (
 # scalar_power
 # --------------------------------------------------------------------------
 def test_scalar_power_matches_hand_values():
-    # 0.6**3 = 0.216 exactly in decimal; 1.6**15 = 2**60/10**15 * 1.6**... computed by hand:
-    # 1.6**15 = 16**15 / 10**15 = 2**60 / 10**15.
+    # 0.6**3 = 0.216 in decimal; 1.6**15 = 16**15 / 10**15 = 2**60 / 10**15 = 1152.921504606846976;
+    # 0.6**15 = 470184984576 / 10**15 = 4.70e-4.
     p = scalar_power(0.6, 15)
     assert p[0] == 1.0
     assert p[3] == pytest.approx(0.216, rel=1e-14)
@@ -77,11 +76,19 @@ def test_digamma_is_derivative_of_lgamma():
         assert digamma(float(x)) == pytest.approx(fd, abs=1e-8)
 
 
-def test_digamma_vectorised_matches_scalar():
+def test_digamma_vectorised_closed_forms():
+    # Gauss's digamma theorem: psi(1/4) = -gamma - pi/2 - 3 ln 2; psi(7/2) and psi(20) from
+    # the half-integer and integer closed forms above.
     xs = np.array([0.25, 1.0, 3.5, 20.0])
     out = digamma(xs)
     assert isinstance(out, np.ndarray) and out.shape == (4,)
-    assert np.allclose(out, [digamma(float(x)) for x in xs], rtol=0, atol=0)
+    expected = [
+        -EULER_GAMMA - math.pi / 2 - 3 * math.log(2),
+        -EULER_GAMMA,
+        -EULER_GAMMA - 2 * math.log(2) + 2 * (1 + 1 / 3 + 1 / 5),
+        -EULER_GAMMA + sum(1.0 / j for j in range(1, 20)),
+    ]
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-14)
 
 
 def test_trigamma_closed_forms_and_recurrence():

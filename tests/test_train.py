@@ -24,6 +24,7 @@ BAD_INPUT_CASES = [
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, Y, lr=0.1, steps=5, rng=None), TypeError, "rng must be a numpy.random.Generator"),
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, Y, steps=5, rng=RNG(0)), ValueError, "lr is required"),
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, Y[:10], lr=0.1, rng=RNG(0)), ValueError, "y must have 200 rows"),
+    ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, np.array(0), lr=0.1, rng=RNG(0)), ValueError, "y must have 200 rows"),
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), np.full((4, 2), np.nan), Y[:4], lr=0.1, rng=RNG(0)), ValueError, "X contains NaN or inf"),
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, Y, lr=0.1, steps=0, rng=RNG(0)), ValueError, "steps must be >= 1"),
     ("gradlab.train.train", lambda: train.train(mlp(RNG(0)), X, Y, lr=0.1, clip_norm=-1.0, rng=RNG(0)), ValueError, "clip_norm must be >= 0"),
@@ -34,6 +35,7 @@ BAD_INPUT_CASES = [
     ("gradlab.train.evaluate", lambda: train.evaluate(mlp(RNG(0)), X, Y, loss=5), TypeError, "loss must be"),
     ("gradlab.train.LRSearch", lambda: train.LRSearch(np.ones(1)), TypeError, "missing"),
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=[], seeds=[0], steps=5), ValueError, "lrs must be"),
+    ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=["0.1"], seeds=[0], steps=5), TypeError, "lrs must be a sequence of numbers"),
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=[0.1], seeds=[], steps=5), ValueError, "seeds must be"),
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate("mlp", X, Y, lrs=[0.1], seeds=[0], steps=5), TypeError, "make_model"),
 ]
@@ -104,6 +106,27 @@ def test_clipping_bounds_the_update():
     moved = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(after, before)))
     assert h.clip_norms[0] > 1e-3
     assert moved <= 1e-3 * (1 + 1e-9)  # weights are only part of the clipped vector
+
+
+def test_clip_value_then_norm_in_the_update():
+    # full batch, plain SGD: p1 = p0 - lr * g with g clamped to [-c, c] per entry, then scaled
+    # by max_norm / (||g|| + 1e-6) over all parameters (PyTorch's two utilities, in that order)
+    import copy
+
+    from gradlab import losses
+
+    model = mlp(RNG(7), depth=1)
+    clone = copy.deepcopy(model)
+    c, max_norm, lr = 0.01, 0.02, 0.5
+    h = train.train(model, X, Y, lr=lr, steps=1, batch_size=None, rng=RNG(0),
+                    clip_value=c, clip_norm=max_norm)
+    clone.backward(losses.softmax_cross_entropy(clone.forward(X), Y)[1])
+    g = [np.minimum(np.maximum(g0, -c), c) for g0 in clone.gradients()]
+    total = np.sqrt(sum(np.sum(a * a) for a in g))
+    assert h.clip_norms[0] == pytest.approx(total, rel=1e-12)
+    assert total > max_norm  # so both clips act
+    for p1, p0, gi in zip(model.parameters(), clone.parameters(), g):
+        np.testing.assert_allclose(p1, p0 - lr * gi * (max_norm / (total + 1e-6)), rtol=1e-12, atol=1e-15)
 
 
 def test_divergence_stops_cleanly_without_warnings():

@@ -21,6 +21,7 @@ Examples
 True
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -488,7 +489,7 @@ class ELU(ActivationFunction):
 
     def _derivative(self, z):
         neg = self.alpha * np.exp(np.minimum(z, 0))
-        return np.where(z > 0, np.ones_like(z), neg)
+        return np.where(z > 0, z.dtype.type(1), neg)
 
 
 class SELU(ELU):
@@ -688,8 +689,6 @@ def get(name, **params):
     except TypeError as err:
         if "unexpected keyword" not in str(err) and "takes no arguments" not in str(err):
             raise
-        import inspect
-
         accepted = [p for p in inspect.signature(cls).parameters]
         raise TypeError(
             f"activation {name!r} got unexpected parameter(s) {sorted(params)}; "

@@ -32,7 +32,7 @@ def _threshold(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
-    if not value >= 0 or np.isnan(value):
+    if not value >= 0:  # also rejects NaN
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
 

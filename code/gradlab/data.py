@@ -249,7 +249,7 @@ def standardize(X, mean=None, std=None):
             )
     else:
         for name, a in (("mean", mean), ("std", std)):
-            _check_data(name, np.asarray(a) if np.isscalar(a) else a)
+            _check_data(name, a)
             if np.shape(a) != (X.shape[1],):
                 raise ValueError(f"{name} must have shape ({X.shape[1]},), got {np.shape(a)}")
         mean = np.asarray(mean, dtype=np.float64)

@@ -145,35 +145,17 @@ def _layers(model):
 
 
 def _layer_name(layer):
-    cls = type(layer).__name__
-    w = getattr(layer, "weight", None)
-    if cls == "Linear" and isinstance(w, np.ndarray) and w.ndim == 2:
-        return f"Linear({w.shape[1]}, {w.shape[0]})"
-    if cls == "Activation":
-        return f"Activation({getattr(layer, 'name', '?')})"
-    return cls
-
-
-def _is_linear(layer):
-    return isinstance(layer, getattr(_nn, "Linear", ())) or (
-        type(layer).__name__ == "Linear" and hasattr(layer, "grad_weight"))
-
-
-def _activation_name(layer):
-    if type(layer).__name__ == "Activation" or isinstance(layer, getattr(_nn, "Activation", ())):
-        return str(getattr(layer, "name", "")).lower()
-    return None
+    if isinstance(layer, _nn.Linear):
+        return f"Linear({layer.fan_in}, {layer.fan_out})"
+    if isinstance(layer, _nn.Activation):
+        return f"Activation({layer.name})"
+    return type(layer).__name__
 
 
 def _fro(a):
     """Frobenius norm accumulated in float64 (a float32 norm can overflow early)."""
-    if a is None:
-        return float("nan")
-    a = np.asarray(a)
     with np.errstate(**_SILENT):
-        if a.dtype == np.float64:
-            return float(np.linalg.norm(a.ravel()))
-        return float(np.linalg.norm(a.ravel().astype(np.float64)))
+        return float(np.linalg.norm(np.ravel(a).astype(np.float64, copy=False)))
 
 
 def _finite(a):
@@ -184,14 +166,6 @@ def _what(a):
     return "nan" if np.isnan(a).any() else "inf"
 
 
-def _loss_fn(loss):
-    if callable(loss):
-        return loss
-    if isinstance(loss, str):
-        return _losses.get(loss)
-    raise TypeError(f"loss must be a loss name or a callable (pred, target) -> (loss, grad), got {type(loss).__name__}")
-
-
 def _check_x(x):
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy array, got {type(x).__name__}")
@@ -199,7 +173,7 @@ def _check_x(x):
 
 def _stats_record(i, layer, a, grad_a):
     with np.errstate(**_SILENT):
-        act = _activation_name(layer)
+        act = layer.name if isinstance(layer, _nn.Activation) else None
         sat = float("nan")
         dead = float("nan")
         if act == "sigmoid":
@@ -209,7 +183,7 @@ def _stats_record(i, layer, a, grad_a):
         elif act in _DEAD_FAMILY:
             units = a.reshape(-1, a.shape[-1])
             dead = float(np.mean(np.all(units == 0, axis=0)))
-        lin = _is_linear(layer)
+        lin = isinstance(layer, _nn.Linear)
         return LayerStats(
             index=i,
             name=_layer_name(layer),
@@ -230,7 +204,7 @@ def _forward_backward_stats(model, x, y, loss):
     """
     layers = _layers(model)
     _check_x(x)
-    fn = _loss_fn(loss)
+    fn = _losses._resolve(loss)
     with np.errstate(**_SILENT):
         outs = []
         h = x
@@ -315,12 +289,7 @@ def gradient_norms_by_layer(model):
     """
     _layers(model)
     lins = _nn.linear_layers(model)
-    out = np.empty(len(lins))
-    for i, lin in enumerate(lins):
-        if lin.grad_weight is None:
-            raise ValueError(f"Linear layer {i} has no gradient yet: run backward first")
-        out[i] = _fro(lin.grad_weight)
-    return out
+    return np.array([_fro(lin.grad_weight) for lin in lins], dtype=np.float64)
 
 
 def weight_snapshot(model):
@@ -388,6 +357,10 @@ def first_nonfinite(model, x, y=None, loss=None):
     returned input gradient and stored parameter gradients in the backward
     pass (last layer first).
 
+    The passes run on the model itself, in its current mode: like a training
+    step they overwrite the stored gradients and, in training mode, update
+    batch-norm running statistics and draw RReLU slopes.
+
     Parameters
     ----------
     model : gradlab.nn.Sequential (or a single layer)
@@ -414,7 +387,7 @@ def first_nonfinite(model, x, y=None, loss=None):
     _check_x(x)
     if (y is None) != (loss is None):
         raise ValueError("y and loss must be given together (or neither, to check only the forward pass)")
-    fn = _loss_fn(loss) if loss is not None else None
+    fn = _losses._resolve(loss) if loss is not None else None
     with np.errstate(**_SILENT):
         if not _finite(x):
             return NonFiniteReport("input", None, None, _what(x))
@@ -531,7 +504,7 @@ class Recorder:
         """
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
             raise TypeError(f"step must be an int, got {type(step).__name__}")
-        norms = gradient_norms_by_layer(self.model) if _nn.linear_layers(self.model) else np.empty(0)
+        norms = gradient_norms_by_layer(self.model)
         weights = weight_snapshot(self.model)
         if self._previous is None:
             ratios = np.full(len(weights), np.nan)
@@ -562,8 +535,7 @@ class Recorder:
         >>> Recorder(nn.Sequential(nn.Activation("relu"))).grad_norm_array().shape
         (0, 0)
         """
-        return np.array(self.grad_norms).reshape(len(self.grad_norms), -1) if self.grad_norms \
-            else np.empty((0, 0))
+        return np.array(self.grad_norms) if self.grad_norms else np.empty((0, 0))
 
     def stat_series(self, name):
         """One :class:`LayerStats` field over the recorded steps: (steps, layers) array.

@@ -83,11 +83,14 @@ def _float_dtype(dtype):
     return dt
 
 
-def _check_factor(factor):
+def _rounded_factor(factor, dt):
+    """Validate ``factor`` and round it to ``dt`` (quietly: 1e5 becomes inf in float16)."""
     if isinstance(factor, bool) or not isinstance(factor, (int, float, np.number)):
         raise TypeError(f"factor must be a real number, got {type(factor).__name__}")
     if not np.isfinite(factor):
         raise ValueError(f"factor must be finite, got {factor}")
+    with np.errstate(**_SILENT):
+        return dt.type(factor)
 
 
 def _check_steps(steps, name):
@@ -164,10 +167,9 @@ def repeated_product(factor, steps, dtype=np.float64):
     >>> float(repeated_product(0.6, 3)[-1].round(3))
     0.216
     """
-    _check_factor(factor)
     _check_steps(steps, "steps")
     dt = _float_dtype(dtype)
-    f = dt.type(factor)
+    f = _rounded_factor(factor, dt)
     out = np.empty(steps, dtype=dt)
     p = f
     with np.errstate(**_SILENT):
@@ -180,10 +182,9 @@ def repeated_product(factor, steps, dtype=np.float64):
 
 
 def _first_step(factor, dtype, max_steps, hit):
-    _check_factor(factor)
     _check_steps(max_steps, "max_steps")
     dt = _float_dtype(dtype)
-    f = dt.type(factor)
+    f = _rounded_factor(factor, dt)
     p = f
     with np.errstate(**_SILENT):
         for k in range(1, max_steps + 1):

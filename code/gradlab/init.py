@@ -254,7 +254,9 @@ def normal(shape, rng, mean=0.0, std=1.0, dtype=np.float64):
 def uniform(shape, rng, low=0.0, high=1.0, dtype=np.float64):
     r"""Samples of :math:`U(\text{low}, \text{high})` (PyTorch's ``uniform_``, a=0, b=1).
 
-    The variance is :math:`(\text{high} - \text{low})^2 / 12`.
+    The variance is :math:`(\text{high} - \text{low})^2 / 12`. As in PyTorch,
+    ``low == high`` is allowed (every entry equals ``low``), so that a gain of
+    0 in :func:`xavier_uniform` gives zeros, as in :func:`xavier_normal`.
 
     Examples
     --------
@@ -267,8 +269,8 @@ def uniform(shape, rng, low=0.0, high=1.0, dtype=np.float64):
     _check_rng(rng)
     low = _real(low, "low")
     high = _real(high, "high")
-    if not low < high:
-        raise ValueError(f"need low < high, got low={low}, high={high}")
+    if not low <= high:
+        raise ValueError(f"need low <= high, got low={low}, high={high}")
     dtype = _check_dtype(dtype)
     return rng.uniform(low, high, size=shape).astype(dtype, copy=False)
 

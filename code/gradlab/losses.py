@@ -25,6 +25,9 @@ def _check_float_array(a, name):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype.kind != "f":
         raise TypeError(f"{name} must be a floating-point array, got dtype {a.dtype}")
+    if a.size == 0:
+        # the mean over no elements is undefined (numpy would warn and return NaN)
+        raise ValueError(f"{name} must not be empty, got shape {a.shape}")
 
 
 def mse_loss(pred, target):
@@ -37,7 +40,7 @@ def mse_loss(pred, target):
 
     Parameters
     ----------
-    pred, target : ndarray of the same shape and floating dtype
+    pred, target : ndarray of the same (non-empty) shape and floating dtype
 
     Returns
     -------
@@ -74,7 +77,7 @@ def softmax_cross_entropy(logits, labels):
 
     Parameters
     ----------
-    logits : ndarray (batch, classes), floating
+    logits : ndarray (batch, classes), floating, non-empty
     labels : ndarray (batch,) of integer class indices in [0, classes)
 
     Returns
@@ -99,7 +102,7 @@ def softmax_cross_entropy(logits, labels):
     batch, classes = logits.shape
     if labels.shape != (batch,):
         raise ValueError(f"labels must have shape ({batch},), got {labels.shape}")
-    if batch and (labels.min() < 0 or labels.max() >= classes):
+    if labels.min() < 0 or labels.max() >= classes:
         raise ValueError(f"labels must be in [0, {classes}), got values in [{labels.min()}, {labels.max()}]")
     rows = np.arange(batch)
     with np.errstate(**_QUIET):
@@ -119,6 +122,18 @@ _REGISTRY = {
     "mse": mse_loss,
     "cross_entropy": softmax_cross_entropy,
 }
+
+
+def _resolve(loss, name="loss"):
+    """The loss function for ``loss``: a name for :func:`get`, or a callable returned as is."""
+    if isinstance(loss, str):
+        return get(loss)
+    if callable(loss):
+        return loss
+    raise TypeError(
+        f"{name} must be a loss name or a callable (pred, target) -> (loss, grad), "
+        f"got {type(loss).__name__}"
+    )
 
 
 def get(name):

@@ -16,10 +16,11 @@ A dense layer computes :math:`z = x W^T + b` for a batch ``x`` of shape
 ``(batch, fan_in)`` and a weight of shape ``(fan_out, fan_in)``: the book's
 :math:`z = W x + b` applied to each row.
 
-Layers hold a dtype (float64 by default, float32 allowed) and refuse inputs of
-another dtype rather than silently promoting them. All arithmetic runs under
-``np.errstate`` so that a diverging network produces inf/NaN quietly, for
-:mod:`gradlab.diagnostics` to report.
+Layers with parameters hold a dtype (float64 by default, float32 allowed) and
+refuse inputs of another dtype rather than silently promoting them; the others
+(activations, RReLU, containers) compute in their input's dtype. All
+arithmetic runs under ``np.errstate`` so that a diverging network produces
+inf/NaN quietly, for :mod:`gradlab.diagnostics` to report.
 
 Examples
 --------
@@ -414,7 +415,8 @@ class Linear(Layer):
     fan_in, fan_out : int
     init : str or callable, default "torch_linear_default"
         A name known to :func:`gradlab.init.get` or a callable ``(shape, rng)``.
-        The default reproduces PyTorch's weights, :math:`U(\\pm 1/\\sqrt{\\text{fan\\_in}})`.
+        The default draws from PyTorch's default distribution,
+        :math:`U(\\pm 1/\\sqrt{\\text{fan\\_in}})`.
     rng : numpy.random.Generator
         Required unless ``init`` is ``"zeros"`` or ``"constant"``.
     dtype : float dtype, default float64
@@ -634,7 +636,7 @@ class RReLU(Layer):
         self._x = x
         with np.errstate(**_QUIET):
             if self.training:
-                a = self.rng.uniform(self.lower, self.upper, size=x.shape).astype(x.dtype)
+                a = self.rng.uniform(self.lower, self.upper, size=x.shape).astype(x.dtype, copy=False)
                 a[x > 0] = 1
             else:
                 a = np.where(x > 0, x.dtype.type(1), x.dtype.type(self._eval_fn.slope))

@@ -10,9 +10,13 @@ State (momentum buffers, Adam moments) is kept per parameter position, in the
 parameter's dtype: a float32 model stays float32.
 """
 
+import math
+
 import numpy as np
 
 __all__ = ["SGD", "Adam"]
+
+_QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
 
 def _check_number(name, value, low=0.0, low_inclusive=True, high=None, high_inclusive=False):
@@ -155,14 +159,13 @@ class SGD(_Optimizer):
         """
         params, grads = self._pairs(grads)
         lr, mom, wd = self.lr, self.momentum, self.weight_decay
-        first = not self.state
-        if first:
+        if not self.state:
             # scratch holds the effective gradient so a step allocates nothing
             self.state = [
                 {"scratch": np.empty_like(p),
                  "momentum_buffer": None} for p in params
             ]
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        with np.errstate(**_QUIET):
             for p, g, st in zip(params, grads, self.state):
                 d = st["scratch"]
                 if wd == 0 and mom == 0:
@@ -255,14 +258,14 @@ class Adam(_Optimizer):
         self.step_count += 1
         t = self.step_count
         step_size = self.lr / (1.0 - beta1 ** t)
-        bc2_sqrt = float(np.sqrt(1.0 - beta2 ** t))
-        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        bc2_sqrt = math.sqrt(1.0 - beta2 ** t)
+        with np.errstate(**_QUIET):
             for p, g, st in zip(params, grads, self.state):
                 m, v, d = st["exp_avg"], st["exp_avg_sq"], st["scratch"]
                 if self.weight_decay != 0:
                     np.multiply(p, self.weight_decay, out=d)
                     d += g
-                    g = d.copy()
+                    g = d  # d is only overwritten below, after m and v have used g
                 m *= beta1
                 m += (1.0 - beta1) * g
                 v *= beta2

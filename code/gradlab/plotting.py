@@ -369,11 +369,15 @@ def histograms_by_layer(axes, arrays_by_layer, bins=50, range=None,
     ylabel = "density" if density else "count"
     for k, (label, v) in enumerate(data.items()):
         ax = axes if ax_list is None else ax_list[k]
-        if ax_list is None:
-            ax.hist(v, bins=edges, density=density, histtype="step", linewidth=1.6,
-                    color=colors[k], label=str(label))
-        else:
-            ax.hist(v, bins=edges, density=density, color=colors[0], alpha=0.85)
+        # a layer with no finite value (a diverged network) has an empty histogram,
+        # whose density is 0/0: draw it empty, quietly
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if ax_list is None:
+                ax.hist(v, bins=edges, density=density, histtype="step", linewidth=1.6,
+                        color=colors[k], label=str(label))
+            else:
+                ax.hist(v, bins=edges, density=density, color=colors[0], alpha=0.85)
+        if ax_list is not None:
             ax.set_title(str(label))
         ax.set_xlabel(xlabel)
         if ax_list is None or k == 0:

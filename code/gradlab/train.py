@@ -106,18 +106,10 @@ def _check_data(X, y):
             raise ValueError(f"{name} contains NaN or inf")
     if X.ndim < 2:
         raise ValueError(f"X must have shape (n, features), got {X.shape}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have {X.shape[0]} rows like X, got {y.shape[0]}")
+    if y.ndim < 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have {X.shape[0]} rows like X, got shape {y.shape}")
     if X.shape[0] < 1:
         raise ValueError("X must have at least one example")
-
-
-def _loss_fn(loss):
-    if callable(loss):
-        return loss
-    if isinstance(loss, str):
-        return _losses.get(loss)
-    raise TypeError(f"loss must be a loss name or a callable, got {type(loss).__name__}")
 
 
 def _batches(n, batch_size, rng):
@@ -200,7 +192,7 @@ def train(model, X, y, loss="cross_entropy", optimizer=None, lr=None, steps=100,
     _check_rng(rng)
     steps = _check_pos_int("steps", steps)
     batch_size = _check_pos_int("batch_size", batch_size, allow_none=True)
-    fn = _loss_fn(loss)
+    fn = _losses._resolve(loss)
     if optimizer is None:
         if lr is None:
             raise ValueError("lr is required when no optimizer is given")
@@ -294,7 +286,7 @@ def evaluate(model, X, y, loss="cross_entropy"):
     0.5
     """
     _check_data(X, y)
-    fn = _loss_fn(loss)
+    fn = _losses._resolve(loss)
     was_training = getattr(model, "training", True)
     model.eval()
     try:
@@ -390,7 +382,10 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
     """
     if not callable(make_model):
         raise TypeError("make_model must be a callable rng -> model")
-    lrs = np.asarray(lrs, dtype=np.float64)
+    lrs = np.asarray(lrs)
+    if lrs.dtype.kind not in "iuf":
+        raise TypeError(f"lrs must be a sequence of numbers, got dtype {lrs.dtype}")
+    lrs = lrs.astype(np.float64)
     if lrs.ndim != 1 or lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
         raise ValueError("lrs must be a non-empty 1-D sequence of finite learning rates >= 0")
     seeds = list(seeds)
