@@ -4,7 +4,8 @@ A step is forward, softmax cross-entropy, backward and a plain SGD update of
 a depth-20, width-256 ReLU MLP on a batch of 128, in float64 and float32.
 PyTorch (CPU) runs the same network when it is installed, with the same
 number of threads as numpy's BLAS is allowed to use. Prints the median time
-per step over repeats (the two libraries timed in turn) and the ratio gradlab / PyTorch.
+per step over repeats (the two libraries timed in turn), the ratio gradlab / PyTorch,
+and the peak memory numpy allocates during one gradlab step (tracemalloc).
 
 It then executes every numbered chapter of the book from scratch, as the build
 does, and prints how long each takes (the budget is 30 s a chapter on 2 cores).
@@ -95,6 +96,19 @@ def median_ms(steps, repeats, warmup):
     return [1e3 * statistics.median(t) for t in times]
 
 
+def peak_mib(step):
+    """Peak memory numpy allocates during one call of ``step``, in MiB (tracemalloc)."""
+    import tracemalloc
+
+    step()  # buffers that persist between steps are allocated once, outside the count
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def blas_threads():
     """Threads numpy's BLAS may use (threadpoolctl if present, else the env, else cores)."""
     try:
@@ -125,22 +139,31 @@ def numbered_chapters():
 
 def chapter_seconds(path):
     """Wall-clock seconds to execute one chapter in a fresh kernel, as the build does."""
+    import tempfile
+
     import jupytext
     from nbclient import NotebookClient
 
     notebook = jupytext.read(path)
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600", "PYTHONHASHSEED": "0"}
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     old = dict(os.environ)
-    os.environ.update(env)  # the kernel inherits the environment of this process
-    try:
-        t0 = time.perf_counter()
-        client.execute()
-        return time.perf_counter() - t0
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    with tempfile.TemporaryDirectory(prefix="bench-ipython-") as ipython_dir:
+        # As in tools/build.py: a private IPython folder that keeps the kernel's
+        # loopback-transport notice off the terminal.
+        profile = Path(ipython_dir) / "profile_default"
+        profile.mkdir()
+        (profile / "ipython_kernel_config.py").write_text("c.IPKernelApp.log_level = 'ERROR'\n")
+        # the kernel inherits the environment of this process
+        os.environ.update({"SOURCE_DATE_EPOCH": "1767225600", "PYTHONHASHSEED": "0",
+                           "IPYTHONDIR": ipython_dir})
+        try:
+            t0 = time.perf_counter()
+            client.execute()
+            return time.perf_counter() - t0
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
 
 
 def main(argv=None):
@@ -159,14 +182,15 @@ def main(argv=None):
     print(f"training step: depth {DEPTH}, width {WIDTH}, batch {BATCH}, ReLU, SGD; "
           f"median of {args.repeats} after {args.warmup} warm-up; {threads} thread(s)")
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
-    print(f"{'dtype':<8} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6}")
+    print(f"{'dtype':<8} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6} {'gradlab peak MiB':>17}")
     for dtype in (np.float64, np.float32):
+        step = gradlab_step(dtype)
         if torch is not None:
-            g, t = median_ms([gradlab_step(dtype), torch_step(torch, dtype)], args.repeats, args.warmup)
-            print(f"{np.dtype(dtype).name:<8} {g:11.2f} {t:9.2f} {g / t:6.2f}")
+            g, t = median_ms([step, torch_step(torch, dtype)], args.repeats, args.warmup)
+            print(f"{np.dtype(dtype).name:<8} {g:11.2f} {t:9.2f} {g / t:6.2f} {peak_mib(step):17.1f}")
         else:
-            (g,) = median_ms([gradlab_step(dtype)], args.repeats, args.warmup)
-            print(f"{np.dtype(dtype).name:<8} {g:11.2f} {'-':>9} {'-':>6}")
+            (g,) = median_ms([step], args.repeats, args.warmup)
+            print(f"{np.dtype(dtype).name:<8} {g:11.2f} {'-':>9} {'-':>6} {peak_mib(step):17.1f}")
     if args.no_chapters:
         return
     print(f"\nchapter execution (fresh kernel, kernel start included; budget {CHAPTER_BUDGET_S:.0f} s)")
