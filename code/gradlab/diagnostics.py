@@ -253,7 +253,7 @@ def layer_statistics(model, x, y, loss="cross_entropy"):
     --------
     >>> from gradlab import nn
     >>> rng = np.random.default_rng(0)
-    >>> model = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Activation("relu"), nn.Linear(8, 3, rng=rng))
+    >>> model = nn.mlp([2, 8, 3], "relu", rng)
     >>> stats = layer_statistics(model, rng.standard_normal((16, 2)), rng.integers(0, 3, 16))
     >>> [s.name for s in stats]
     ['Linear(2, 8)', 'Activation(relu)', 'Linear(8, 3)']
@@ -282,7 +282,7 @@ def gradient_norms_by_layer(model):
     --------
     >>> from gradlab import nn
     >>> rng = np.random.default_rng(0)
-    >>> model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.Activation("tanh"), nn.Linear(4, 1, rng=rng))
+    >>> model = nn.mlp([3, 4, 1], "tanh", rng)
     >>> _ = model.forward(np.ones((5, 3))); _ = model.backward(np.ones((5, 1)))
     >>> gradient_norms_by_layer(model).shape
     (2,)
@@ -444,7 +444,7 @@ class Recorder:
     --------
     >>> from gradlab import nn
     >>> rng = np.random.default_rng(0)
-    >>> model = nn.Sequential(nn.Linear(2, 4, rng=rng), nn.Activation("tanh"), nn.Linear(4, 1, rng=rng))
+    >>> model = nn.mlp([2, 4, 1], "tanh", rng)
     >>> rec = Recorder(model)
     >>> for step in range(3):
     ...     _ = model.forward(np.ones((5, 2))); _ = model.backward(np.ones((5, 1)))

@@ -181,7 +181,7 @@ def train(model, X, y, loss="cross_entropy", optimizer=None, lr=None, steps=100,
     >>> from gradlab import nn, data
     >>> rng = np.random.default_rng(0)
     >>> X, y = data.circles(200, rng, noise=0.05)
-    >>> model = nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Activation("tanh"), nn.Linear(16, 2, rng=rng))
+    >>> model = nn.mlp([2, 16, 2], "tanh", rng)
     >>> h = train(model, X, y, lr=0.5, steps=200, batch_size=50, rng=rng)
     >>> h.loss.shape, h.grad_norms.shape, h.diverged_at
     ((200,), (200, 2), None)
@@ -375,7 +375,7 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
     --------
     >>> from gradlab import nn, data
     >>> X, y = data.circles(100, np.random.default_rng(1), noise=0.05)
-    >>> make = lambda rng: nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Activation("tanh"), nn.Linear(8, 2, rng=rng))
+    >>> make = lambda rng: nn.mlp([2, 8, 2], "tanh", rng)
     >>> r = best_learning_rate(make, X, y, lrs=[0.01, 0.3], seeds=[0, 1], steps=50)
     >>> r.best_lr, r.scores.shape
     (0.3, (2, 2))
