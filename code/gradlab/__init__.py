@@ -16,6 +16,8 @@ holds one idea:
 ``train``               a deterministic training loop with a history
 ``floating``            overflow and underflow of repeated products per dtype
 ``products``            products of scalars and random matrices through depth
+``deadunits``           dead and inactive rectifier units: measured and predicted
+``selfnorm``            the mean/variance map of a layer and SELU's fixed point
 ``plotting``            the book's figure style and recurring plots
 =====================  =====================================================
 
@@ -30,6 +32,7 @@ from . import (
     activations,
     clip,
     data,
+    deadunits,
     diagnostics,
     floating,
     gradcheck,
@@ -39,6 +42,7 @@ from . import (
     optim,
     plotting,
     products,
+    selfnorm,
     train,
 )
 
@@ -48,6 +52,7 @@ __all__ = [
     "activations",
     "clip",
     "data",
+    "deadunits",
     "diagnostics",
     "floating",
     "gradcheck",
@@ -57,5 +62,6 @@ __all__ = [
     "optim",
     "plotting",
     "products",
+    "selfnorm",
     "train",
 ]
