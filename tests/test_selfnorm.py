@@ -216,6 +216,19 @@ def test_forward_moments_match_a_hand_written_forward_pass():
     assert np.allclose(np.c_[means, variances], want, rtol=1e-14, atol=1e-15)
 
 
+def test_forward_moments_after_residual_blocks():
+    rng = np.random.default_rng(0)
+    blocks = [nn.Residual(nn.Sequential(nn.Linear(3, 3, rng=rng), nn.Activation("tanh"))) for _ in range(2)]
+    net = nn.Sequential(*blocks)
+    x = rng.standard_normal((6, 3))
+    means, variances = forward_moments(net, x, after=nn.Residual)
+    h1 = blocks[0](x)
+    h2 = blocks[1](h1)
+    assert np.allclose(means, [h1.mean(), h2.mean()], rtol=1e-15)
+    assert np.allclose(variances, [h1.var(), h2.var()], rtol=1e-15)
+    assert forward_moments(net, x)[0].size == 0  # no activation layer at the top level
+
+
 def test_forward_moments_of_a_wide_selu_layer_follow_the_map():
     # one LeCun-normal layer of width 4000 on standard inputs: the pooled moments are those of
     # SELU(z), z ~ N(0, q) with q the inputs' mean square, up to sampling error of order 1/sqrt(n)
@@ -256,6 +269,8 @@ BAD_INPUT_CASES = [
     ("gradlab.selfnorm.forward_moments", lambda: forward_moments(NET.layers[0], np.ones((2, 2))), TypeError, "model must be a gradlab.nn.Sequential"),
     ("gradlab.selfnorm.forward_moments", lambda: forward_moments(NET, np.ones(2)), ValueError, r"x must have shape \(batch, features\)"),
     ("gradlab.selfnorm.forward_moments", lambda: forward_moments(NET, np.ones((2, 2), dtype=int)), TypeError, "x must be a floating-point array"),
+    ("gradlab.selfnorm.forward_moments", lambda: forward_moments(NET, np.ones((2, 2)), after="Residual"), TypeError, "after must be a gradlab.nn layer class"),
+    ("gradlab.selfnorm.forward_moments", lambda: forward_moments(NET, np.ones((2, 2)), after=()), TypeError, "after must be a gradlab.nn layer class"),
 ]
 
 

@@ -448,8 +448,8 @@ def solve_selu_constants(mean=0.0, var=1.0, omega=0.0, tau=1.0, tol=1e-15, max_i
     return float(alpha), float(lam)
 
 
-def forward_moments(model, x):
-    r"""Measured mean and variance of every activation layer's output, pooled over units and examples.
+def forward_moments(model, x, after=None):
+    r"""Measured mean and variance after every activation layer of a network, pooled over units and examples.
 
     Runs ``model.layers`` one at a time on ``x`` (in the model's current
     mode) and, after each activation layer (``Activation``, ``PReLU``,
@@ -461,10 +461,13 @@ def forward_moments(model, x):
     ----------
     model : gradlab.nn.Sequential
     x : numpy.ndarray, shape (batch, features)
+    after : type or tuple of types, optional
+        Record after the top-level layers of these types instead (e.g.
+        ``gradlab.nn.Residual`` for a stack of residual blocks).
 
     Returns
     -------
-    means, variances : numpy.ndarray, one entry per activation layer
+    means, variances : numpy.ndarray, one entry per recorded layer
 
     Examples
     --------
@@ -478,7 +481,11 @@ def forward_moments(model, x):
     if not isinstance(model, _nn.Sequential):
         raise TypeError(f"model must be a gradlab.nn.Sequential, got {type(model).__name__}")
     _v.float_array(x, "x", ndim=2, shape="(batch, features)", nonempty=True)
-    kinds = (_nn.Activation, _nn.PReLU, _nn.RReLU)
+    if after is None:
+        after = (_nn.Activation, _nn.PReLU, _nn.RReLU)
+    kinds = after if isinstance(after, tuple) else (after,)
+    if not kinds or not all(isinstance(k, type) and issubclass(k, _nn.Layer) for k in kinds):
+        raise TypeError(f"after must be a gradlab.nn layer class or a tuple of them, got {after!r}")
     means, variances = [], []
     h = x
     with _v.quiet():
