@@ -4,7 +4,7 @@ A rectifier unit (ReLU, leaky ReLU, PReLU, RReLU, ELU, SELU) is *inactive* on
 a data set when its pre-activation is :math:`z \le 0` for every example. For
 a ReLU this means *dead*: its output is 0 and its derivative is 0 on every
 example, so back-propagation gives its incoming weights and bias an exactly
-zero gradient and gradient descent never changes them (Lu et al., 2019). A
+zero gradient and gradient descent never changes them (Lu et al., 2020). A
 leaky unit in the same state still passes the slope times its error back and
 keeps learning.
 
@@ -94,7 +94,7 @@ def inactive_units(model, x):
 
     Unit :math:`i` of layer :math:`l` is inactive when
     :math:`z^{(l)}_i \le 0` for every row of ``x``. For a ReLU layer these
-    are the dead units of Lu et al. (2019) (the units whose output is 0 on
+    are the dead units of Lu et al. (2020) (the units whose output is 0 on
     every example, as :func:`gradlab.diagnostics.layer_statistics` counts
     them); for a leaky unit they are units that act linearly, with their
     negative slope, on the whole data set.
