@@ -6,6 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
+NODE_STAMP := node_modules/.installed
 PORT ?= 8000
 
 # The first interpreter on PATH that is Python 3.11 or 3.12 (Jupyter Book 1 supports them).
@@ -13,14 +14,14 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then \
 	    echo $$p; break; fi; done)
 
-.PHONY: help book test serve clean bench venv check-python
+.PHONY: help book test serve clean bench venv node check-python
 
 help:
 	@echo "make book    set up .venv and build the site into _build/html"
 	@echo "make test    set up .venv and run every test (package, chapters, build)"
 	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)/"
 	@echo "make bench   print the speed benchmark and chapter execution times"
-	@echo "make clean   remove _build, caches and .venv"
+	@echo "make clean   remove _build, caches, .venv and node_modules"
 
 check-python:
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then \
@@ -39,13 +40,23 @@ $(STAMP): requirements.txt code/pyproject.toml | check-python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
+# The Node tools (KaTeX renders the maths at build time; axe-core and Lighthouse
+# audit the pages in the browser tests), exactly as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "error: the build needs Node.js 18 or newer with npm (apt install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(NODE_STAMP)
+
 venv: $(STAMP)
 
-book: $(STAMP)
+node: $(NODE_STAMP)
+
+book: $(STAMP) $(NODE_STAMP)
 	$(PY) tools/build.py
 	@echo "The site is in _build/html (make serve to read it)."
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
 serve:
@@ -53,10 +64,10 @@ serve:
 	@echo "Serving the book at http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_STAMP)
 	$(PY) tools/bench.py
 
 clean:
-	rm -rf _build .pytest_cache $(VENV)
+	rm -rf _build .pytest_cache $(VENV) node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find code -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -85,6 +85,9 @@ def make_book(folder: Path, page_name: str, page_text: str) -> Path:
     folder.mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
     shutil.copy(ROOT / "references.bib", folder / "references.bib")
+    # the book's own Sphinx extensions and styles (they find the Node tools from here)
+    for name in ("tools", "_static"):
+        (folder / name).symlink_to(ROOT / name, target_is_directory=True)
     (folder / "requirements.txt").write_text("# throw-away book\n")
     (folder / "_toc.yml").write_text(
         "format: jb-book\nroot: good\nchapters:\n  - file: " + page_name + "\n"

@@ -18,24 +18,28 @@ holds one idea:
 ``products``            products of scalars and random matrices through depth
 ``deadunits``           dead and inactive rectifier units: measured and predicted
 ``selfnorm``            the mean/variance map of a layer and SELU's fixed point
+``history``             the timeline as data; the 1994 latching trade-off with one unit
 ``plotting``            the book's figure style and recurring plots
+``book``                put computed values into the book's text (glue)
 =====================  =====================================================
 
 Examples
 --------
 >>> import gradlab
 >>> sorted(gradlab.__all__)[:3]
-['activations', 'clip', 'data']
+['activations', 'book', 'clip']
 """
 
 from . import (
     activations,
+    book,
     clip,
     data,
     deadunits,
     diagnostics,
     floating,
     gradcheck,
+    history,
     init,
     losses,
     nn,
@@ -50,12 +54,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "activations",
+    "book",
     "clip",
     "data",
     "deadunits",
     "diagnostics",
     "floating",
     "gradcheck",
+    "history",
     "init",
     "losses",
     "nn",

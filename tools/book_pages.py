@@ -1,0 +1,495 @@
+"""Sphinx extension: what every page of the book carries beyond its text.
+
+Metadata and citation, all read from ``CITATION.cff`` (the one place they live):
+
+* the book's version in every page footer;
+* a description (from the chapter's own summary) and social-card metadata;
+* a "Cite this chapter" section with the chapter's BibTeX at the end of every
+  numbered chapter;
+* ``sitemap.xml``, ``robots.txt`` and a ``404.html`` page.
+
+Downloads: every numbered chapter as a notebook (``_downloads/notebooks/*.ipynb``,
+offered in the page's download menu) that runs outside the repository, and the
+wheel of ``gradlab`` it installs (``_downloads/gradlab-<version>-py3-none-any.whl``).
+
+Lighter, accessible pages, by rewriting the written HTML once the build is done:
+
+* the toolbar icons become small inline SVGs (taken from the Font Awesome Free
+  paths in the theme's own bundle), so the 1.5 MB icon script is not loaded;
+* scripts the book does not use are not loaded (the Thebe launcher, sphinx-design's
+  tabs, and the search index on every page but the search page);
+* ARIA roles that axe-core reports are corrected (deprecated citation roles, a
+  label that hides a summary's visible text).
+
+Each rewrite is idempotent, so pages that an incremental build did not rewrite
+stay correct.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+CITATION = ROOT / "CITATION.cff"
+NOTEBOOK_DIR = "_downloads/notebooks"
+NUMBERED = re.compile(r"^chapters/\d\d-[\w-]+$")
+
+
+# --------------------------------------------------------------------------- metadata
+
+def citation() -> dict:
+    """The book's metadata from CITATION.cff."""
+    cff = yaml.safe_load(CITATION.read_text(encoding="utf-8"))
+    authors = [a.get("name") or f"{a['family-names']}, {a['given-names']}" for a in cff["authors"]]
+    return {
+        "title": cff["title"],
+        "authors": authors,
+        "version": str(cff["version"]),
+        "year": str(cff["date-released"])[:4],
+        "url": cff["url"].rstrip("/") + "/",
+    }
+
+
+def chapter_bibtex(meta: dict, number: str, title: str, docname: str) -> str:
+    authors = " and ".join(meta["authors"])
+    return (
+        f"@incollection{{gradlab_book_{meta['year']}_ch{number},\n"
+        f"  title     = {{{title}}},\n"
+        f"  booktitle = {{{meta['title']}}},\n"
+        f"  author    = {{{{{authors}}}}},\n"
+        f"  chapter   = {{{number}}},\n"
+        f"  year      = {{{meta['year']}}},\n"
+        f"  version   = {{{meta['version']}}},\n"
+        f"  url       = {{{meta['url']}{docname}.html}}\n"
+        "}"
+    )
+
+
+def config_inited(app, config) -> None:
+    meta = citation()
+    app.book_meta = meta
+    config.html_baseurl = meta["url"]
+    footer = (f'<p class="book-version">Version {html.escape(meta["version"])} of '
+              f'<a href="{html.escape(meta["url"])}">{html.escape(meta["title"])}</a>. '
+              'Text CC-BY-4.0, code MIT.</p>')
+    config.html_theme_options = {**config.html_theme_options, "extra_footer": footer}
+
+
+def add_cite_section(app, doctree, docname) -> None:
+    """Append "Cite this chapter" to a numbered chapter (its number from the toctree)."""
+    if not NUMBERED.match(docname):
+        return
+    env = app.env
+    number = ".".join(map(str, env.toc_secnumbers.get(docname, {}).get("", ())))
+    title = env.titles[docname].astext()
+    meta = app.book_meta
+    section = nodes.section(ids=["cite-this-chapter"], names=["cite this chapter"])
+    title_node = nodes.title("", "Cite this chapter")
+    # numbered after the chapter's last section (the theme would otherwise repeat the
+    # chapter's own number)
+    numbers = [n for n in env.toc_secnumbers.get(docname, {}).values() if len(n) == 2]
+    if numbers:
+        title_node["secnumber"] = (*max(numbers)[:1], max(numbers)[1] + 1)
+    section += title_node
+    section += nodes.paragraph(
+        "", f"This chapter is part of {meta['title']}, version {meta['version']}. "
+            "The entry below is generated from the book's CITATION.cff.")
+    section += nodes.literal_block("", chapter_bibtex(meta, number, title, docname), language="bibtex")
+    # a subsection of the chapter (after its References), not a new top-level section
+    chapter = next(iter(doctree.findall(nodes.section)), doctree)
+    chapter += section
+
+
+def plain_text(node) -> str:
+    """A node's text with its maths left out (a description is read, not typeset)."""
+    parts = []
+    for child in node.findall(nodes.Text):
+        if not any(isinstance(parent, (nodes.math, nodes.math_block)) for parent in _ancestors(child)):
+            parts.append(child.astext())
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+def _ancestors(node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
+def summary_text(doctree) -> str:
+    """The summary's statements that read without their maths, joined up to about 160 characters."""
+    for section in doctree.findall(nodes.section):
+        title = section.next_node(nodes.title)
+        if title is None or not title.astext().strip().lower().endswith("summary"):
+            continue
+        items = [item for item in section.findall(nodes.list_item)] or list(section.findall(nodes.paragraph))
+        clean = [plain_text(item) for item in items
+                 if not any(True for _ in item.findall(nodes.math))]
+        text = ""
+        for sentence in clean:
+            if len(text) + len(sentence) > 160 and text:
+                break
+            text = f"{text} {sentence}".strip()
+        return text
+    return ""
+
+
+def page_description(app, pagename, doctree) -> str:
+    meta = app.book_meta
+    text = summary_text(doctree) if doctree is not None else ""
+    if not text and doctree is not None:
+        first = doctree.next_node(nodes.paragraph)
+        text = re.sub(r"\s+", " ", first.astext()).strip() if first is not None else ""
+    text = text or f"{meta['title']}: an executable textbook on why gradients vanish or explode."
+    if len(text) > 200:
+        text = text[:197].rsplit(" ", 1)[0] + "..."
+    return text
+
+
+def html_page_context(app, pagename, templatename, context, doctree) -> None:
+    meta = app.book_meta
+    description = html.escape(page_description(app, pagename, doctree), quote=True)
+    title = html.escape(re.sub(r"<[^>]+>", "", context.get("title", "")) or meta["title"], quote=True)
+    url = html.escape(meta["url"] + pagename + ".html", quote=True)
+    tags = [
+        f'<meta name="description" content="{description}" />',
+        '<meta property="og:type" content="article" />',
+        f'<meta property="og:title" content="{title}" />',
+        f'<meta property="og:description" content="{description}" />',
+        f'<meta property="og:url" content="{url}" />',
+        f'<meta property="og:site_name" content="{html.escape(meta["title"], quote=True)}" />',
+        '<meta name="twitter:card" content="summary" />',
+    ]
+    context["metatags"] = context.get("metatags", "") + "\n".join(tags) + "\n"
+
+
+# --------------------------------------------------------------------------- icons
+
+STYLE_PACKS = {"fab": "fab", "fa-brands": "fab", "fas": "fas", "fa-solid": "fas",
+               "far": "far", "fa-regular": "far"}
+MODIFIERS = {"fa-lg", "fa-fw", "fa-xs", "fa-sm", "fa-2x", "fa-solid", "fa-brands", "fa-regular"}
+
+
+def icon_paths(bundle: Path) -> dict:
+    """(pack, name) -> (width, height, path) for every icon in the theme's Font Awesome bundle."""
+    text = bundle.read_text(encoding="utf-8")
+    icons = {}
+    start = 0
+    # each pack's icons come before the call that registers the pack, d("fab",p) and so on
+    for marker in re.finditer(r'd\("(fab|far|fas)",p\)', text):
+        region = text[start:marker.start()]
+        for m in re.finditer(r'(?:"([\w-]+)"|\b([\w]+)):\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","(M[^"]+)"\]', region):
+            name = m.group(1) or m.group(2)
+            icons.setdefault((marker.group(1), name), (m.group(3), m.group(4), m.group(5)))
+        start = marker.end()
+    return icons
+
+
+ICON_TAG = re.compile(r'<(i|span) class="([^"]*\bfa[srb]?\b[^"]*|[^"]*\bfa-[a-z][^"]*)"([^>]*)>\s*</\1>')
+
+
+def inline_icons(page: str, icons: dict, missing: set) -> str:
+    def replace(match):
+        classes = match.group(2).split()
+        pack = next((STYLE_PACKS[c] for c in classes if c in STYLE_PACKS), "fas")
+        names = [c[3:] for c in classes if c.startswith("fa-") and c not in MODIFIERS]
+        for name in names:
+            if (pack, name) in icons:
+                w, h, d = icons[(pack, name)]
+                keep = " ".join(c for c in classes if not c.startswith("fa"))
+                extra = re.sub(r'\s*aria-hidden="true"', "", match.group(3))
+                size = " book-icon-lg" if "fa-lg" in classes else ""
+                return (f'<svg class="book-icon{size} {keep}"{extra} viewBox="0 0 {w} {h}" '
+                        f'aria-hidden="true" focusable="false"><path d="{d}"/></svg>')
+        missing.update(names)
+        return match.group(0)
+
+    return ICON_TAG.sub(replace, page)
+
+
+# --------------------------------------------------------------------------- page rewrites
+
+UNUSED_SCRIPTS = [
+    re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>'),
+    re.compile(r'\s*<!-- So that users can add custom icons -->'),
+    re.compile(r'\s*<script async="async" src="[^"]*_static/sphinx-thebe\.js[^"]*"></script>'),
+    re.compile(r'\s*<script>const THEBE_JS_URL = [^<]*</script>'),
+    re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-thebe\.css[^"]*" />'),
+    re.compile(r'\s*<script data-sd-tabs-storage-prefix="[^"]*" src="[^"]*_static/design-tabs\.js[^"]*"></script>'),
+]
+DESIGN_CSS = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-design\.min\.css[^"]*" />')
+SEARCH_SCRIPTS = [
+    re.compile(r'\s*<script src="[^"]*_static/searchtools\.js"></script>'),
+    re.compile(r'\s*<script src="[^"]*_static/language_data\.js"></script>'),
+    re.compile(r'\s*<script src="[^"]*searchindex\.js"></script>'),
+]
+
+
+def rewrite_page(page: str, name: str, icons: dict, missing: set) -> str:
+    for pattern in UNUSED_SCRIPTS:
+        page = pattern.sub("", page)
+    if not re.search(r'class="[^"]*\bsd-', page):
+        page = DESIGN_CSS.sub("", page)  # sphinx-design's styles, for pages that use none of it
+    if name != "search.html":
+        # the search box sends the query to search.html; only that page needs the index
+        for pattern in SEARCH_SCRIPTS:
+            page = pattern.sub("", page)
+    page = inline_icons(page, icons, missing)
+    # ARIA 1.2 deprecates doc-biblioentry, and a role="list" needs listitem children
+    page = page.replace('role="doc-biblioentry"', 'role="listitem"')
+    # a summary's name is its visible text ("Show code cell source"), not a generic label
+    page = re.sub(r'(<summary)\s+aria-label="Toggle hidden content"', r"\1", page)
+    return page
+
+
+def add_notebook_download(page: str, docname: str) -> str:
+    """An .ipynb entry in the page's download menu, before the .md source."""
+    if "book-download-ipynb" in page:
+        return page
+    stem = Path(docname).name
+    depth = docname.count("/")
+    href = "../" * depth + f"{NOTEBOOK_DIR}/{stem}.ipynb"
+    entry = (f'<li><a href="{href}" download="{stem}.ipynb" class="btn btn-sm dropdown-item '
+             'book-download-ipynb" title="Download this chapter as a notebook" '
+             'data-bs-placement="left" data-bs-toggle="tooltip"><span class="btn__icon-container">'
+             '<i class="fas fa-file-code"></i></span><span class="btn__text-container">.ipynb'
+             '</span></a></li>')
+    return re.sub(r'(<ul class="dropdown-menu">\s*)', r"\1" + entry, page, count=1)
+
+
+# --------------------------------------------------------------------------- downloads
+
+def build_wheel(outdir: Path) -> Path:
+    """The wheel of gradlab, served with the site for the downloaded notebooks."""
+    target = outdir / "_downloads"
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("gradlab-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory(prefix="gradlab-wheel-") as scratch:
+        # setuptools writes build/ and *.egg-info next to the sources: build from a copy,
+        # so the checkout stays clean and two builds at once do not collide
+        source = Path(scratch) / "code"
+        shutil.copytree(ROOT / "code", source,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                        "--quiet", "--disable-pip-version-check", "-w", str(target), str(source)],
+                       check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    wheels = sorted(target.glob("gradlab-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"pip wrote {len(wheels)} gradlab wheels into {target}, expected one")
+    wheel = wheels[0]
+    normalise_wheel(wheel)
+    return wheel
+
+
+def normalise_wheel(wheel: Path) -> None:
+    """Rewrite the wheel with fixed timestamps and order, so two builds give the same bytes."""
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600"))
+    stamp = datetime.datetime.fromtimestamp(max(epoch, 315532800), datetime.timezone.utc).timetuple()[:6]
+    with zipfile.ZipFile(wheel) as zin:
+        entries = sorted((info.filename, zin.read(info.filename)) for info in zin.infolist())
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, data)
+
+
+def export_notebook(source: Path, target: Path, wheel_name: str, page_url: str) -> None:
+    """The chapter as a notebook that runs outside the repository."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(source)
+    intro = nbformat.v4.new_markdown_cell(
+        "This notebook is a chapter of the book *Vanishing and Exploding Gradients* "
+        f"({page_url}). To run it outside the book's repository, install the book's package "
+        f"`gradlab` from the wheel that the site serves next to this notebook, "
+        f"`_downloads/{wheel_name}` (it brings numpy and matplotlib), then run the cells in order. "
+        "The next cell installs it when the wheel is in the same folder as the notebook.")
+    install = nbformat.v4.new_code_cell(
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n\n"
+        "if importlib.util.find_spec(\"gradlab\") is None:\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"{wheel_name}\"], check=True)")
+    notebook.cells = [intro, install] + notebook.cells
+    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    for i, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{i:03d}"  # stable ids: two builds write the same file
+    nbformat.validate(notebook)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(nbformat.writes(notebook), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- theme assets
+
+FA_ICON_RULE = re.compile(r'(?:\.fa-[a-z0-9-]+:(?:before|after),?)+\{content:"[^"]*"\}')
+FONT_FACE = re.compile(r'@font-face\{[^}]*font-family:Font Awesome[^}]*\}')
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def slim_theme_assets(outdir: Path) -> None:
+    """Keep of Font Awesome only the glyphs the theme's stylesheets draw.
+
+    The page icons are inline SVG (see ``inline_icons``), so the icon classes of the
+    theme's stylesheet are dropped; the few glyphs that stylesheets still draw
+    (admonition and theorem icons, the "on this page" chevron) are subset out of
+    the icon fonts into small WOFF files, and the full fonts and the icon script
+    are removed from the site.
+    """
+    from fontTools import subset
+
+    static = outdir / "_static"
+    sheets = sorted(static.rglob("*.css"))
+    for sheet in sheets:
+        text = sheet.read_text(encoding="utf-8")
+        slim = FA_ICON_RULE.sub("", text)
+        if slim != text:
+            sheet.write_text(slim, encoding="utf-8")
+    used = sorted({ord(c) for sheet in sheets for c in PRIVATE_USE.findall(sheet.read_text(encoding="utf-8"))})
+    for sheet in sheets:
+        text = sheet.read_text(encoding="utf-8")
+        faces = FONT_FACE.findall(text)
+        for face in faces:
+            woff2 = re.search(r'url\(([^)]+\.woff2)\)', face)
+            if woff2 is None:
+                continue
+            source = (sheet.parent / woff2.group(1)).with_suffix(".ttf")
+            target = source.with_name(source.stem + ".subset.woff")
+            options = subset.Options()
+            options.flavor = "woff"  # zlib: WOFF2 would need the brotli module
+            options.layout_features = []
+            font = subset.load_font(str(source), options)
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=used)
+            subsetter.subset(font)
+            subset.save_font(font, str(target), options)
+            rel = os.path.relpath(target, sheet.parent).replace(os.sep, "/")
+            new_face = re.sub(r'src:[^;}]*', f'src:url({rel}) format("woff")', face)
+            text = text.replace(face, new_face)
+        if faces:
+            sheet.write_text(text, encoding="utf-8")
+    for leftover in list(static.glob("vendor/fontawesome/webfonts/*.woff2")) + \
+            list(static.glob("vendor/fontawesome/webfonts/*.ttf")) + list(static.glob("scripts/fontawesome.js*")):
+        if not leftover.name.endswith("LICENSE.txt"):
+            leftover.unlink()
+
+
+# --------------------------------------------------------------------------- site files
+
+def write_site_files(app, outdir: Path, pages: list[str]) -> None:
+    meta = app.book_meta
+    lastmod = datetime.datetime.fromtimestamp(
+        int(os.environ.get("SOURCE_DATE_EPOCH", "1767225600")), datetime.timezone.utc).date().isoformat()
+    urls = "".join(f"  <url><loc>{html.escape(meta['url'] + p)}</loc><lastmod>{lastmod}</lastmod></url>\n"
+                   for p in pages)
+    (outdir / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n",
+        encoding="utf-8")
+    (outdir / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: {meta['url']}sitemap.xml\n",
+                                       encoding="utf-8")
+
+
+def write_root_redirect(app, outdir: Path) -> None:
+    """The site's root page sends the reader to the contents, as a complete small page."""
+    meta = app.book_meta
+    target = "chapters/index.html"
+    title = html.escape(meta["title"])
+    (outdir / "index.html").write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
+        f"<title>{title}</title>\n"
+        f'<meta http-equiv="refresh" content="0; url={target}" />\n'
+        f'<link rel="canonical" href="{html.escape(meta["url"])}{target}" />\n'
+        '<link rel="icon" href="_static/favicon.svg" />\n'
+        f'<meta name="description" content="{title}: an executable textbook on why gradients '
+        'vanish or explode in deep networks, and what fixes them." />\n'
+        "</head>\n<body>\n"
+        f'<p><a href="{target}">{title}</a></p>\n'
+        "</body>\n</html>\n", encoding="utf-8")
+
+
+def build_finished(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    meta = app.book_meta
+    import pydata_sphinx_theme
+
+    fa_bundle = (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+                 / "static" / "scripts" / "fontawesome.js")
+    icons = icon_paths(fa_bundle)
+    slim_theme_assets(outdir)
+    wheel = build_wheel(outdir)
+    chapters = [d for d in sorted(app.env.found_docs) if NUMBERED.match(d)]
+    for docname in chapters:
+        export_notebook(ROOT / f"{docname}.md", outdir / NOTEBOOK_DIR / f"{Path(docname).name}.ipynb",
+                        wheel.name, f"{meta['url']}{docname}.html")
+    missing: set = set()
+    pages = []
+    for path in sorted(outdir.rglob("*.html")):
+        rel = path.relative_to(outdir).as_posix()
+        if rel.startswith(("_static/", "_downloads/", "_sources/")):
+            continue
+        page = path.read_text(encoding="utf-8")
+        docname = rel[:-5]
+        if docname in chapters:
+            page = add_notebook_download(page, docname)
+        new = rewrite_page(page, rel, icons, missing)
+        if new != page:
+            path.write_text(new, encoding="utf-8")
+        if not rel.startswith(("genindex", "search", "404")) and "http-equiv=\"Refresh\"" not in page:
+            pages.append(rel)
+    if missing:
+        logger.warning("no inline SVG for the icon(s) %s: add them to the theme bundle lookup",
+                       ", ".join(sorted(missing)), type="book", subtype="icons")
+    write_site_files(app, outdir, pages)
+    write_root_redirect(app, outdir)
+    # GitHub Pages serves 404.html at any depth: its links resolve from the site's root
+    not_found = outdir / "404.html"
+    if not_found.exists():
+        base = "/" + meta["url"].split("://", 1)[-1].split("/", 1)[-1]
+        page = not_found.read_text(encoding="utf-8")
+        if "<base " not in page:
+            page = page.replace("<head>", f'<head>\n  <base href="{html.escape(base)}" />', 1)
+            not_found.write_text(page, encoding="utf-8")
+
+
+def collect_pages(app):
+    """A 404 page in the book's theme (GitHub Pages serves it for any missing address)."""
+    meta = app.book_meta
+    body = (
+        '<section id="page-not-found"><h1>Page not found</h1>'
+        "<p>There is no page at this address. Chapter numbers and the labels of sections, "
+        "figures and equations are stable, so an old link should still work: perhaps the "
+        "address was shortened or mistyped.</p>"
+        f'<p>Start again from the <a href="index.html">contents of {html.escape(meta["title"])}</a> '
+        'or <a href="search.html">search the book</a>.</p></section>'
+    )
+    yield ("404", {"title": "Page not found", "body": body}, "page.html")
+
+
+def setup(app):
+    app.connect("config-inited", config_inited)
+    app.connect("html-collect-pages", collect_pages)
+    app.connect("doctree-resolved", add_cite_section)
+    app.connect("html-page-context", html_page_context)
+    app.connect("build-finished", build_finished)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}
