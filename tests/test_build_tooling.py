@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -25,14 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_build_module():
-    spec = importlib.util.spec_from_file_location("book_build", ROOT / "tools" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = load_build_module()
+import build  # noqa: E402  (tools/ is on the test path, pytest.ini)
 
 
 # --------------------------------------------------------------------------- cache key
@@ -232,3 +224,37 @@ def test_make_rebuilds_the_venv_from_scratch_when_requirements_change(tmp_path):
     assert "from scratch" in make_venv().stdout
     assert not leftover.exists()
     assert stamp.exists()
+
+
+# --------------------------------------------------------------------------- the warnings ledger
+
+BOOK = Path("/book")
+LOG_FAILING = [
+    "\x1b[01mreading sources... \x1b[39;49;00m[ 50%] \x1b[35mchapters/a\x1b[39;49;00m\n",
+    "\x1b[01mreading sources... \x1b[39;49;00m[100%] \x1b[35mchapters/b\x1b[39;49;00m\n",
+    "\x1b[91m/book/chapters/b.md:12: WARNING: undefined label: 'fig-x'\x1b[39;49;00m\n",
+    "WARNING: a warning of no page\n",
+]
+
+
+def test_a_page_keeps_its_warnings_until_it_is_read_again(monkeypatch):
+    monkeypatch.setattr(Path, "exists", lambda self: True)
+    ledger = build.update_ledger({}, LOG_FAILING, BOOK, full=True)
+    assert ledger == {"chapters/b": ["/book/chapters/b.md:12: WARNING: undefined label: 'fig-x'"],
+                      build.GLOBAL: ["WARNING: a warning of no page"]}
+    # an incremental build that reads only chapters/a: b keeps its warning, the global one goes
+    quiet = ["reading sources... [100%] chapters/a\n"]
+    assert build.update_ledger(ledger, quiet, BOOK, full=False) == {"chapters/b": ledger["chapters/b"]}
+    # once b is read again without a warning, the ledger is empty
+    assert build.update_ledger(ledger, ["writing output... [100%] chapters/b\n"], BOOK, full=False) == {}
+
+
+def test_a_deleted_page_leaves_the_ledger(monkeypatch):
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    assert build.update_ledger({"chapters/gone": ["w"]}, [], BOOK, full=False) == {}
+
+
+def test_warning_locations_name_their_page():
+    assert build.docname_of("/book/chapters/a.md:3", BOOK) == "chapters/a"
+    assert build.docname_of("/book/code/gradlab/book.py:docstring of gradlab.book.glue:10", BOOK) == build.GLOBAL
+    assert build.docname_of(None, BOOK) == build.GLOBAL

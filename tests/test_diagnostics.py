@@ -43,6 +43,7 @@ BAD_INPUT_CASES = [
     ("gradlab.diagnostics.first_nonfinite", lambda: diag.first_nonfinite(tiny(), X, y=T), ValueError, "y and loss"),
     ("gradlab.diagnostics.Recorder", lambda: diag.Recorder(tiny(), stats_every=0), ValueError, "stats_every"),
     ("gradlab.diagnostics.Recorder", lambda: diag.Recorder("model"), TypeError, "model must be"),
+    ("gradlab.diagnostics.Recorder", lambda: diag.Recorder(tiny(), per_step="no"), TypeError, "per_step must be True or False"),
     ("gradlab.diagnostics.Recorder", lambda: diag.Recorder(tiny()).stat_series("colour"), ValueError, "unknown statistic"),
 ]
 
@@ -165,3 +166,31 @@ def test_recorder_follows_steps_and_detects_nonfinite():
         rec.record(4, 1.0, x=X, y=T, loss=sum_loss)
     assert rec.first_nonfinite_step == 4
     assert rec.report.direction == "parameters" and rec.report.step == 4
+
+
+def test_recorder_per_step_false_keeps_only_the_steps_with_statistics():
+    # the same updates followed twice: every step, and only at the steps with statistics
+    runs = {}
+    for per_step in (True, False):
+        model = tiny("tanh")
+        rec = diag.Recorder(model, stats_every=3, per_step=per_step)
+        for step in range(7):
+            stats = diag.layer_statistics(model, X, T, sum_loss) if rec.wants_stats(step) else None
+            if stats is None:
+                model.forward(X)
+                model.backward(T)
+            rec.record(step, float(step), stats=stats)
+            for p, g in zip(model.parameters(), model.gradients()):
+                p -= 0.1 * g
+        runs[per_step] = rec
+    full, sparse = runs[True], runs[False]
+    assert sparse.steps == [0, 3, 6] and sparse.losses == [0.0, 3.0, 6.0]
+    keep = [0, 3, 6]
+    np.testing.assert_array_equal(sparse.grad_norm_array(), full.grad_norm_array()[keep])
+    np.testing.assert_array_equal(sparse.stat_series("std"), full.stat_series("std"))
+    # an update ratio now covers the three updates since the previous recorded step
+    assert np.isnan(sparse.update_ratios[0]).all() and np.all(np.isfinite(sparse.update_ratios[1]))
+    assert np.all(sparse.update_ratios[1] > full.update_ratios[3])
+    # a non-finite loss between the recorded steps is still noticed
+    sparse.record(7, float("nan"))
+    assert sparse.first_nonfinite_step == 7 and sparse.steps[-1] == 6

@@ -107,6 +107,8 @@ def test_curves_and_histograms_content():
     y = lines[0].get_ydata()
     assert np.isnan(y[1]) and np.isnan(y[2]) and y[3] == 4.0  # non-positive dropped on log axis
     assert list(lines[0].get_xdata()) == [1, 2, 3, 4]
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # layer axes tick at whole layers
     fig, axes = plotting.figure(ncols=2)
     edges = plotting.histograms_by_layer(axes, {"l1": [0.0, 1.0], "l2": [2.0, np.inf]}, bins=4)
     np.testing.assert_allclose(edges, [0, 0.5, 1, 1.5, 2])

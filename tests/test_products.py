@@ -9,10 +9,12 @@ from gradlab.products import (
     EULER_GAMMA,
     MatrixProduct,
     digamma,
+    fitted_layer_factor,
     log_norm_drift,
     log_norm_paths,
     log_norm_variance,
     max_sigmoid_gain,
+    predicted_layer_factor,
     random_matrix_product,
     saturation_bound,
     scalar_power,
@@ -255,6 +257,83 @@ def test_max_sigmoid_gain_root_and_threshold():
 
 
 # --------------------------------------------------------------------------
+# the per-layer factor at initialisation: predicted and fitted
+# --------------------------------------------------------------------------
+def _sigmoid_prime(z):
+    e = np.exp(-np.abs(z))
+    return e / (1 + e) ** 2
+
+
+def test_predicted_layer_factor_closed_forms():
+    # z_std = 0: |phi'(0)| sqrt(n Var[w]); PyTorch's default Var[w] = 1/(3 n) gives sqrt(1/3)/4
+    assert predicted_layer_factor("sigmoid", 64, 1 / (3 * 64)) == pytest.approx(0.25 / math.sqrt(3), rel=1e-15)
+    assert predicted_layer_factor("tanh", 10, 0.3) == pytest.approx(math.sqrt(3.0), rel=1e-15)
+    # a non-square layer: the factor on the root mean square is sqrt(n_{l+1} / (3 n_l)) / 4
+    assert predicted_layer_factor("sigmoid", 128, 1 / (3 * 32)) == pytest.approx(0.25 * math.sqrt(4 / 3), rel=1e-15)
+    # the ReLU's derivative is 1 on half of a symmetric Gaussian: E[phi'^2] = 1/2 for any spread
+    for s in [0.0, 1e-3, 0.3, 1.0, 7.0, 500.0]:
+        assert predicted_layer_factor("relu", 50, 0.04, z_std=s) == pytest.approx(1.0, rel=1e-12)
+        assert predicted_layer_factor("identity", 50, 0.04, z_std=s) == pytest.approx(math.sqrt(2.0), rel=1e-12)
+
+
+def test_predicted_layer_factor_against_independent_quadratures():
+    # Gauss-Hermite (probabilists', 200 nodes) is exact to rounding for these smooth integrands
+    # while the spread is at most 1; wider spreads use a brute-force trapezoid in the standardised
+    # variable u = z / s on 4 million points (error far below 1e-9 for integrands this smooth)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    weights = weights / math.sqrt(2 * math.pi)
+    u = np.linspace(-14.0, 14.0, 4_000_001)
+    density = np.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+    for s in [0.3, 1.0, 2.45, 5.0]:
+        if s <= 1.0:
+            tanh_ms = float(np.sum(weights / np.cosh(s * nodes) ** 4))
+            sig_ms = float(np.sum(weights * _sigmoid_prime(s * nodes) ** 2))
+        else:
+            tanh_ms = float(np.trapezoid(density / np.cosh(s * u) ** 4, u))
+            sig_ms = float(np.trapezoid(density * _sigmoid_prime(s * u) ** 2, u))
+        assert predicted_layer_factor("tanh", 64, 9 / 64, z_std=s) == pytest.approx(math.sqrt(9 * tanh_ms), rel=1e-9)
+        assert predicted_layer_factor("sigmoid", 64, 1 / 192, z_std=s) == pytest.approx(math.sqrt(sig_ms / 3), rel=1e-9)
+
+
+def test_predicted_layer_factor_saturated_sigmoid_limit():
+    # for a wide spread s, E[sigma'(z)^2] -> (1/(s sqrt(2 pi))) * int sigma'^2 dz = 1/(6 s sqrt(2 pi)),
+    # since int sigma'^2 dz = int_0^1 s(1 - s) ds = 1/6; the relative correction is O(1/s^2)
+    s = 300.0
+    expected = math.sqrt(1.0 / (6 * s * math.sqrt(2 * math.pi)))
+    assert predicted_layer_factor("sigmoid", 1, 1.0, z_std=s) == pytest.approx(expected, rel=1e-5)
+
+
+def test_predicted_layer_factor_matches_a_random_layer():
+    # one backward step through a random layer with Gaussian pre-activations: the mean square of
+    # the new error, averaged over draws, has expectation factor^2 * ||delta||^2 / n_out exactly
+    rng = np.random.default_rng(3)
+    n_in, n_out, var, s, reps = 40, 60, 0.5 / 60, 1.7, 2000
+    delta = rng.standard_normal(n_out)
+    delta /= np.sqrt(np.mean(delta**2))  # root mean square 1
+    ratios = np.empty(reps)
+    for r in range(reps):
+        w = rng.normal(0.0, math.sqrt(var), (n_out, n_in))
+        z = rng.normal(0.0, s, n_in)
+        back = (1 - np.tanh(z) ** 2) * (w.T @ delta)
+        ratios[r] = np.mean(back**2)
+    se = ratios.std(ddof=1) / math.sqrt(reps)
+    predicted = predicted_layer_factor("tanh", n_out, var, z_std=s) ** 2
+    assert abs(ratios.mean() - predicted) < 5 * se
+
+
+def test_fitted_layer_factor_exact_and_least_squares():
+    r = 0.37
+    norms = 3.0 * r ** -np.arange(1, 21)  # g_l = c r^-l
+    assert fitted_layer_factor(norms) == pytest.approx(r, rel=1e-12)
+    assert fitted_layer_factor(norms, layers=range(2, 20)) == pytest.approx(r, rel=1e-12)
+    # least squares by hand: log10 g = 0, 1, 3 at l = 1, 2, 3 has slope 3/2, so r = 10^-1.5
+    assert fitted_layer_factor([1.0, 10.0, 1000.0]) == pytest.approx(10**-1.5, rel=1e-12)
+    # only the chosen layers count, and a constant factor does not change the fit
+    assert fitted_layer_factor([1e9, 1.0, 10.0, 1000.0], layers=[2, 3, 4]) == pytest.approx(10**-1.5, rel=1e-12)
+    assert fitted_layer_factor([7.0, 70.0, 7000.0]) == pytest.approx(10**-1.5, rel=1e-12)
+
+
+# --------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------
 _RNG = np.random.default_rng(0)
@@ -285,6 +364,19 @@ BAD_INPUT_CASES = [
     ("gradlab.products.saturation_bound", lambda: saturation_bound(0.25, np.array([[np.nan]])), ValueError, "W must be finite, got NaN"),
     ("gradlab.products.max_sigmoid_gain", lambda: max_sigmoid_gain(0.0), ValueError, "a must be non-zero"),
     ("gradlab.products.max_sigmoid_gain", lambda: max_sigmoid_gain(float("nan")), ValueError, "a must be a finite number"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor(None, 4, 0.1), TypeError, "activation must be a str"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor("sigmoidd", 4, 0.1), ValueError, "sigmoidd"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor("tanh", 0, 0.1), ValueError, "fan_out must be a positive int"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor("tanh", 4, 0.0), ValueError, "weight_var must be a finite number > 0"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor("tanh", 4, 0.1, z_std=-1.0), ValueError, "z_std must be a finite number in"),
+    ("gradlab.products.predicted_layer_factor", lambda: predicted_layer_factor("tanh", 4, 0.1, z_std=2e3), ValueError, "z_std must be a finite number in"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0]), ValueError, "norms must be a 1-D sequence of at least two"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, 0.0]), ValueError, "norms must be positive"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, np.inf]), ValueError, "norms must be finite"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, 2.0, 3.0], layers=[2, 2]), ValueError, "at least two different"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, 2.0, 3.0], layers=[1, 4]), ValueError, "layers must be at most 3"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, 2.0, 3.0], layers=[0, 1]), ValueError, r"layers\[0\] must be a positive int"),
+    ("gradlab.products.fitted_layer_factor", lambda: fitted_layer_factor([1.0, 2.0, 3.0], layers=3), TypeError, "layers must be a sequence"),
 ]
 
 

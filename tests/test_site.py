@@ -7,11 +7,11 @@ sitemap, robots.txt and 404 page, and the published link targets.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
+import published_labels  # tools/ is on the test path (pytest.ini)
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -21,15 +21,6 @@ pytestmark = pytest.mark.book
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_tool(name: str):
-    """A script of tools/ as a module (the tools are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-published_labels = load_tool("published_labels")
 
 CFF = yaml.safe_load((ROOT / "CITATION.cff").read_text())
 URL = CFF["url"].rstrip("/") + "/"

@@ -120,7 +120,11 @@ def test_each_fault_fails_the_build_and_names_the_file(tmp_path, fault):
     assert f"{fault}.md" in output or f"{fault}.ipynb" in output, output[-3000:]
     if fault == "undeclared_input":
         assert "'notes.txt'" in output and "EXECUTION_INPUTS" in output, output[-3000:]
-    # A failed build stays failed: Sphinx's incremental build would skip the
-    # unchanged page and exit 0; tools/build.py re-reads every page.
+    # A failed build stays failed: Sphinx's incremental build would skip the unchanged
+    # page and exit 0; tools/build.py remembers each page's warnings until the page is
+    # read again (a failing cell is never cached, so its page is always executed again).
     again = build(book)
     assert again.returncode != 0, (again.stdout + again.stderr)[-3000:]
+    if fault in ("broken_reference", "missing_citation"):
+        assert "still failing" in again.stderr and f"{fault}.md" in again.stderr
+        assert "0 added, 0 changed, 0 removed" in again.stdout  # nothing was read again

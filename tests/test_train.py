@@ -35,6 +35,8 @@ BAD_INPUT_CASES = [
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=["0.1"], seeds=[0], steps=5), TypeError, "lrs must be a real number or array"),
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=[0.1], seeds=[], steps=5), ValueError, "seeds must be"),
     ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate("mlp", X, Y, lrs=[0.1], seeds=[0], steps=5), TypeError, "make_model"),
+    ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=[0.1], seeds=[0], steps=5, make_recorder=1), TypeError, "make_recorder must be a callable"),
+    ("gradlab.train.best_learning_rate", lambda: train.best_learning_rate(mlp, X, Y, lrs=[0.1], seeds=[0], steps=5, make_recorder=diagnostics.Recorder, recorder=diagnostics.Recorder(mlp(RNG(0)))), ValueError, "either make_recorder or recorder"),
 ]
 
 
@@ -170,6 +172,30 @@ def test_best_learning_rate_is_fair_and_picks_the_best():
     rng = RNG(1)
     h = train.train(make(rng), X, Y, lr=0.3, steps=40, batch_size=40, rng=rng)
     np.testing.assert_array_equal(h.loss, r.histories[1].loss)
+
+
+def test_best_learning_rate_keeps_a_recorder_per_run_without_changing_the_training():
+    def make(rng):
+        return mlp(rng, width=8, depth=2, act="sigmoid")
+
+    kw = dict(lrs=[0.1, 1.0], seeds=[0, 1, 2], steps=30, batch_size=20)
+    plain = train.best_learning_rate(make, X, Y, **kw)
+    recorded = train.best_learning_rate(make, X, Y, **kw,
+                                        make_recorder=lambda m: diagnostics.Recorder(m, stats_every=10))
+    assert plain.recorders is None
+    np.testing.assert_array_equal(plain.scores, recorded.scores)
+    assert len(recorded.recorders) == 2 and all(len(row) == 3 for row in recorded.recorders)
+    models = set()
+    for i, lr in enumerate(kw["lrs"]):
+        for j, seed in enumerate(kw["seeds"]):
+            rec = recorded.recorders[i][j]
+            models.add(id(rec.model))
+            assert sorted(rec.stats) == [0, 10, 20] and rec.steps == list(range(30))
+            # the recorder followed exactly this run: same losses as a direct run with that seed and rate
+            rng = RNG(seed)
+            h = train.train(make(rng), X, Y, lr=lr, steps=30, batch_size=20, rng=rng)
+            np.testing.assert_array_equal(np.array(rec.losses), h.loss)
+    assert len(models) == 6  # one model per run
 
 
 def test_float32_training_stays_float32():

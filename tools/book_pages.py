@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def chapter_bibtex(meta: dict, number: str, title: str, docname: str) -> str:
 
 
 def config_inited(app, config) -> None:
+    app.book_started = time.time()  # files older than this were not written by this build
     meta = citation()
     app.book_meta = meta
     config.html_baseurl = meta["url"]
@@ -274,10 +276,27 @@ def add_notebook_download(page: str, docname: str) -> str:
 
 # --------------------------------------------------------------------------- downloads
 
-def build_wheel(outdir: Path) -> Path:
-    """The wheel of gradlab, served with the site for the downloaded notebooks."""
+def code_key() -> str:
+    digest = __import__("hashlib").sha256()
+    for path in sorted((ROOT / "code").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and "build" not in path.parts \
+                and not any(p.endswith(".egg-info") for p in path.parts):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    return digest.hexdigest()
+
+
+def build_wheel(outdir: Path, keyfile: Path) -> Path:
+    """The wheel of gradlab, served with the site for the downloaded notebooks.
+
+    Built again only when ``code/`` (or the build date) changed since the last build.
+    """
     target = outdir / "_downloads"
     target.mkdir(parents=True, exist_ok=True)
+    key = code_key()
+    existing = sorted(target.glob("gradlab-*-py3-none-any.whl"))
+    if len(existing) == 1 and keyfile.exists() and keyfile.read_text() == key:
+        return existing[0]
     for old in target.glob("gradlab-*.whl"):
         old.unlink()
     with tempfile.TemporaryDirectory(prefix="gradlab-wheel-") as scratch:
@@ -294,6 +313,7 @@ def build_wheel(outdir: Path) -> Path:
         raise RuntimeError(f"pip wrote {len(wheels)} gradlab wheels into {target}, expected one")
     wheel = wheels[0]
     normalise_wheel(wheel)
+    keyfile.write_text(key)
     return wheel
 
 
@@ -345,7 +365,7 @@ FONT_FACE = re.compile(r'@font-face\{[^}]*font-family:Font Awesome[^}]*\}')
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
-def slim_theme_assets(outdir: Path) -> None:
+def slim_theme_assets(outdir: Path, started: float) -> None:
     """Keep of Font Awesome only the glyphs the theme's stylesheets draw.
 
     The page icons are inline SVG (see ``inline_icons``), so the icon classes of the
@@ -358,6 +378,8 @@ def slim_theme_assets(outdir: Path) -> None:
 
     static = outdir / "_static"
     sheets = sorted(static.rglob("*.css"))
+    if not any(sheet.stat().st_mtime >= started for sheet in sheets):
+        return  # nothing copied again since the last build slimmed them
     for sheet in sheets:
         text = sheet.read_text(encoding="utf-8")
         slim = FA_ICON_RULE.sub("", text)
@@ -373,6 +395,10 @@ def slim_theme_assets(outdir: Path) -> None:
                 continue
             source = (sheet.parent / woff2.group(1)).with_suffix(".ttf")
             target = source.with_name(source.stem + ".subset.woff")
+            rel = os.path.relpath(target, sheet.parent).replace(os.sep, "/")
+            text = text.replace(face, re.sub(r'src:[^;}]*', f'src:url({rel}) format("woff")', face))
+            if target.exists():  # from an earlier build: the theme's fonts do not change
+                continue
             options = subset.Options()
             options.flavor = "woff"  # zlib: WOFF2 would need the brotli module
             options.layout_features = []
@@ -381,9 +407,6 @@ def slim_theme_assets(outdir: Path) -> None:
             subsetter.populate(unicodes=used)
             subsetter.subset(font)
             subset.save_font(font, str(target), options)
-            rel = os.path.relpath(target, sheet.parent).replace(os.sep, "/")
-            new_face = re.sub(r'src:[^;}]*', f'src:url({rel}) format("woff")', face)
-            text = text.replace(face, new_face)
         if faces:
             sheet.write_text(text, encoding="utf-8")
     for leftover in list(static.glob("vendor/fontawesome/webfonts/*.woff2")) + \
@@ -436,26 +459,32 @@ def build_finished(app, exception) -> None:
     fa_bundle = (Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
                  / "static" / "scripts" / "fontawesome.js")
     icons = icon_paths(fa_bundle)
-    slim_theme_assets(outdir)
-    wheel = build_wheel(outdir)
+    slim_theme_assets(outdir, app.book_started)
+    wheel = build_wheel(outdir, Path(app.doctreedir) / "gradlab-wheel.key")
     chapters = [d for d in sorted(app.env.found_docs) if NUMBERED.match(d)]
     for docname in chapters:
-        export_notebook(ROOT / f"{docname}.md", outdir / NOTEBOOK_DIR / f"{Path(docname).name}.ipynb",
-                        wheel.name, f"{meta['url']}{docname}.html")
+        source = ROOT / f"{docname}.md"
+        target = outdir / NOTEBOOK_DIR / f"{Path(docname).name}.ipynb"
+        if target.exists() and target.stat().st_mtime >= max(source.stat().st_mtime, wheel.stat().st_mtime):
+            continue  # exported from this text and this wheel already
+        export_notebook(source, target, wheel.name, f"{meta['url']}{docname}.html")
     missing: set = set()
     pages = []
     for path in sorted(outdir.rglob("*.html")):
         rel = path.relative_to(outdir).as_posix()
         if rel.startswith(("_static/", "_downloads/", "_sources/")):
             continue
-        page = path.read_text(encoding="utf-8")
         docname = rel[:-5]
-        if docname in chapters:
-            page = add_notebook_download(page, docname)
-        new = rewrite_page(page, rel, icons, missing)
-        if new != page:
-            path.write_text(new, encoding="utf-8")
-        if not rel.startswith(("genindex", "search", "404")) and "http-equiv=\"Refresh\"" not in page:
+        if path.stat().st_mtime >= app.book_started:  # written by this build: rewrite it
+            page = path.read_text(encoding="utf-8")
+            if docname in chapters:
+                page = add_notebook_download(page, docname)
+            new = rewrite_page(page, rel, icons, missing)
+            if new != page:
+                path.write_text(new, encoding="utf-8")
+        else:
+            page = ""
+        if not rel.startswith(("genindex", "search", "404", "index.html")):
             pages.append(rel)
     if missing:
         logger.warning("no inline SVG for the icon(s) %s: add them to the theme bundle lookup",

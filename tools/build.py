@@ -2,17 +2,25 @@
 
 What this adds to ``jupyter-book build``:
 
-* Strictness that cannot be skipped: ``-W -n --keep-going`` and ``--all`` on every
-  run, so every page is re-read and a warning from an unchanged page still fails a
-  second build (Sphinx's incremental build would exit 0 for pages it does not re-read).
+* Strictness that cannot be skipped: ``-W -n --keep-going``, and a failed build stays
+  failed. Sphinx rebuilds incrementally and would exit 0 for a page with a warning
+  that it does not need to read again; the build keeps a ledger of the warnings of
+  every page (``_build/.warnings.json``): a page read or written again gets the
+  warnings of this build, an untouched page keeps those of its last build, and the
+  build fails while any page has one.
+* Fast rebuilds: only changed pages are read again, and before Sphinx runs the
+  notebooks the execution cache lacks are executed in parallel on every core
+  (``tools/execute_chapters.py``). Every page is read again after a change that can
+  touch every page: an execution input (below), the book's extensions and styles
+  (``SITE_INPUTS``), or a warning that belongs to no single page.
 * Outputs that are never stale: jupyter-cache keys a notebook on its cell text only,
   so the cache is cleared whenever anything else an executed cell can depend on
   changes: the files of ``EXECUTION_INPUTS`` (the one place that declares them), the
   Python version, or the version of any installed package. A cell that opens a file
   of the repository that is not declared there fails the build, so a new input
   cannot be forgotten (an audit hook installed in the build's kernels checks it).
-* No leftovers: the old ``_build/html`` is removed first, so the site holds only
-  what this build wrote.
+* No leftovers: a build that reads every page removes the old ``_build/html`` first,
+  so the site holds only what it wrote (``--fresh`` builds from nothing).
 * Reproducibility: ``SOURCE_DATE_EPOCH`` is the time of the last commit
   (matplotlib and Sphinx read it for the dates they write) and hash seeds are
   pinned.
@@ -26,14 +34,18 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Used when the book is not in a git checkout: 2026-01-01T00:00:00Z.
 FALLBACK_DATE_EPOCH = "1767225600"
+# Seconds a notebook cell may run (the same as execute: timeout in _config.yml).
+EXECUTION_TIMEOUT = 120
 
 # Every file or folder outside the chapter text that an executed cell may read,
 # relative to the book's root. The execution cache is keyed on their contents;
@@ -132,36 +144,151 @@ def inputs_hash(book: Path) -> str:
     return digest.hexdigest()
 
 
+# Files the book's pages are made from besides the chapters, whose changes Sphinx
+# does not notice by itself (its extensions and styles): a change rebuilds every page.
+SITE_INPUTS = ("tools", "_static", "_config.yml", "_toc.yml", "references.bib")
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PROGRESS = re.compile(r"^(?:reading sources|writing output)\.\.\. \[\s*\d+%\] (\S+)$")
+PROBLEM = re.compile(r"^(?:(?P<location>\S[^:]*?(?::[^:]*)?): )?(?:WARNING|ERROR|CRITICAL|SEVERE):")
+GLOBAL = "*"  # warnings that belong to no single page
+
+
+def site_hash(book: Path) -> str:
+    digest = hashlib.sha256()
+    for name in SITE_INPUTS:
+        path = book / name
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
+            if path.is_dir() else ([path] if path.is_file() else [])
+        for file in files:
+            digest.update(str(file.relative_to(book)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def docname_of(location: str | None, book: Path) -> str:
+    """The page a warning belongs to (from the path it starts with), or GLOBAL."""
+    if not location:
+        return GLOBAL
+    path = location.split(":", 1)[0]
+    try:
+        rel = Path(path).resolve().relative_to(book)
+    except (ValueError, OSError):
+        return GLOBAL
+    if rel.suffix in (".md", ".ipynb", ".rst"):
+        return rel.with_suffix("").as_posix()
+    return GLOBAL
+
+
+def update_ledger(ledger: dict, lines: list[str], book: Path, full: bool) -> dict:
+    """The warnings each page has, after a build that printed ``lines``.
+
+    A page that this build read or wrote gets the warnings the build printed for it
+    (none, if it is clean now); a page the build did not touch keeps the warnings of
+    the build that last touched it, so a failed build stays failed until its cause is
+    fixed, without re-reading unchanged pages. Warnings that belong to no page force
+    the next build to re-read every page.
+    """
+    touched, found = set(), {}
+    for raw in lines:
+        line = ANSI.sub("", raw).rstrip()
+        step = PROGRESS.match(line)
+        if step:
+            touched.add(step.group(1))
+            continue
+        problem = PROBLEM.match(line)
+        if problem:
+            found.setdefault(docname_of(problem.group("location"), book), []).append(line)
+    kept = {} if full else {doc: warnings for doc, warnings in ledger.items()
+                            if doc != GLOBAL and doc not in touched
+                            and any((book / f"{doc}{ext}").exists() for ext in (".md", ".ipynb", ".rst"))}
+    kept.update(found)
+    return kept
+
+
+# Everything a build reads: when none of it changed since the last successful build,
+# the site is up to date and nothing runs.
+BOOK_INPUTS = ("chapters",) + SITE_INPUTS + EXECUTION_INPUTS
+
+
+def book_hash(book: Path, date: str) -> str:
+    digest = hashlib.sha256(date.encode() + b"\0" + environment_description().encode())
+    for name in sorted(set(BOOK_INPUTS)):
+        path = book / name
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and not any(part.endswith(".egg-info") or part == "build" for part in p.parts)) \
+            if path.is_dir() else ([path] if path.is_file() else [])
+        for file in files:
+            digest.update(str(file.relative_to(book)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def code_cells_hash(notebooks: list[Path]) -> str:
+    """A hash of the code cells of the notebooks (what the execution cache is keyed on)."""
+    digest = hashlib.sha256()
+    for path in notebooks:
+        digest.update(str(path).encode() + b"\0")
+        for cell in CODE_CELL.findall(path.read_text(encoding="utf-8")):
+            digest.update(cell.encode() + b"\0")
+    return digest.hexdigest()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("book", nargs="?", default=str(ROOT), help="book folder")
     parser.add_argument("--path-output", default=None, help="folder that receives _build")
-    parser.add_argument("--fresh", action="store_true", help="delete the execution cache first")
+    parser.add_argument("--fresh", action="store_true",
+                        help="build from nothing: delete the execution cache and the site first")
     args = parser.parse_args(argv)
 
     book = Path(args.book).resolve()
     out = Path(args.path_output).resolve() if args.path_output else book
-    cache = out / "_build" / ".jupyter_cache"
-    stamp = out / "_build" / ".inputs-hash"
-    key = inputs_hash(book)
-    if args.fresh or not stamp.exists() or stamp.read_text() != key:
-        if cache.exists():
+    build = out / "_build"
+    cache = build / ".jupyter_cache"
+    stamps = {"inputs": (build / ".inputs-hash", inputs_hash(book)),
+              "site": (build / ".site-hash", site_hash(book))}
+    ledger_file = build / ".warnings.json"
+    ledger = json.loads(ledger_file.read_text()) if ledger_file.exists() else {}
+    date = os.environ.get("SOURCE_DATE_EPOCH") or source_date_epoch(book)
+    everything = (build / ".book-hash", book_hash(book, date))
+    if (not args.fresh and everything[0].exists() and everything[0].read_text() == everything[1]
+            and (build / "html" / "index.html").exists()):
+        if ledger:
+            print("build: nothing changed since the last build, which failed:", file=sys.stderr)
+            for warning in (w for warnings in ledger.values() for w in warnings):
+                print("  " + warning, file=sys.stderr)
+            return 1
+        print(f"build: nothing changed since the last build; the site in {build / 'html'} is up to date")
+        return 0
+    changed = {name for name, (stamp, key) in stamps.items() if not stamp.exists() or stamp.read_text() != key}
+    if args.fresh or "inputs" in changed:
+        if cache.exists() and not args.fresh:
             print("build: an execution input or the environment changed; clearing the execution cache")
         shutil.rmtree(cache, ignore_errors=True)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key)
-    # Every page is rewritten anyway (--all); removing the old site first also
-    # removes figures of earlier builds, and leaves no site behind a failed build.
-    shutil.rmtree(out / "_build" / "html", ignore_errors=True)
+    # Every page is read again after a change that can touch every page (execution
+    # inputs, the book's extensions and styles) or a warning that belongs to no page.
+    full = args.fresh or bool(changed) or GLOBAL in ledger
+    if full:
+        # removing the old site also removes files of earlier builds, and leaves no
+        # site behind a failed build
+        shutil.rmtree(build / "html", ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
 
     env = dict(os.environ)
-    env.setdefault("SOURCE_DATE_EPOCH", source_date_epoch(book))
+    env["SOURCE_DATE_EPOCH"] = date
     env["PYTHONHASHSEED"] = "0"
+    # One BLAS thread per kernel: the chapters' matrices are small, two kernels run at
+    # once on two cores, and a thread count that differs between machines would change
+    # the last bits of sums (and so of printed numbers).
+    for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[threads] = "1"
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # debugpy's frozen-modules note goes to stderr
     # The kernels talk to the build over loopback TCP, and ipykernel logs a warning
     # about that plain-text transport at every start. Only the build's kernels get
     # this private IPython folder, which raises their log level to errors.
-    ipython_dir = out / "_build" / ".ipython"
+    ipython_dir = build / ".ipython"
     profile = ipython_dir / "profile_default"
     (profile / "startup").mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text("c.IPKernelApp.log_level = 'ERROR'\n")
@@ -171,19 +298,62 @@ def main(argv: list[str] | None = None) -> int:
     env["GRADLAB_BOOK_INPUTS"] = json.dumps(list(EXECUTION_INPUTS))
     env["GRADLAB_BOOK_FREE"] = json.dumps(list(UNDECLARED_OK))
     env.pop("MPLCONFIGDIR", None)
+
+    # Execute the notebooks the cache lacks on every core, before Sphinx reads them
+    # (not needed when no code cell changed since the last successful build).
+    import execute_chapters
+
+    started = time.perf_counter()
+    cells = (build / ".code-cells-hash", code_cells_hash(execute_chapters.toc_notebooks(book)))
+    fresh_cells = "inputs" not in changed and cells[0].exists() and cells[0].read_text() == cells[1]
+    ran = [] if fresh_cells else execute_chapters.execute_missing(book, cache, env, timeout=EXECUTION_TIMEOUT)
+    if ran:
+        print(f"build: executed {len(ran)} notebook(s) in parallel in "
+              f"{time.perf_counter() - started:.1f} s: "
+              + ", ".join(f"{Path(p).name} {s:.1f} s" + (" (failed)" if e else "") for p, s, e in ran),
+              flush=True)
+
     command = [
         str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
-        "--builder", "html", "--all", "-W", "-n", "--keep-going",
-    ]
+        "--builder", "html", "-W", "-n", "--keep-going",
+    ] + (["--all"] if full else [])
     if args.path_output:
         command += ["--path-output", str(out)]
     print("build: jupyter-book", " ".join(command[1:]), flush=True)
-    result = subprocess.run(command, env=env)
-    html = out / "_build" / "html" / "index.html"
-    if result.returncode == 0 and not html.exists():
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, encoding="utf-8", errors="replace")
+    lines = []
+    for line in process.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    returncode = process.wait()
+    sys.stdout.flush()
+
+    ledger = update_ledger(ledger, lines, book, full)
+    ledger_file.write_text(json.dumps(ledger, indent=1, sort_keys=True))
+    # The execution cache now matches the inputs and every page the keys ask for was
+    # read, failed or not: the ledger holds what failed.
+    for stamp, key in stamps.values():
+        stamp.write_text(key)
+    if returncode == 0 and not ledger:
+        everything[0].write_text(everything[1])
+        cells[0].write_text(cells[1])
+    else:
+        everything[0].unlink(missing_ok=True)
+    remembered = [w for doc, warnings in ledger.items() for w in warnings
+                  if not any(w in ANSI.sub("", line) for line in lines)]
+    if remembered:
+        print(f"build: still failing: {len(remembered)} warning(s) from an earlier build of pages "
+              "that this build did not need to read again:", file=sys.stderr)
+        for warning in remembered:
+            print("  " + warning, file=sys.stderr)
+    html = build / "html" / "index.html"
+    if returncode == 0 and not html.exists():
         print(f"build: {html} is missing", file=sys.stderr)
         return 1
-    return result.returncode
+    if returncode == 0 and ledger:
+        return 1
+    return returncode
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ holds one idea:
 ``deadunits``           dead and inactive rectifier units: measured and predicted
 ``selfnorm``            the mean/variance map of a layer and SELU's fixed point
 ``history``             the timeline as data; the 1994 latching trade-off with one unit
+``residual``            plain and residual stacks, their mean-field moments
+``paths``               residual networks as sums of paths; gradient by path length
 ``plotting``            the book's figure style and recurring plots
 ``book``                put computed values into the book's text (glue)
 =====================  =====================================================
@@ -44,8 +46,10 @@ from . import (
     losses,
     nn,
     optim,
+    paths,
     plotting,
     products,
+    residual,
     selfnorm,
     train,
 )
@@ -66,8 +70,10 @@ __all__ = [
     "losses",
     "nn",
     "optim",
+    "paths",
     "plotting",
     "products",
+    "residual",
     "selfnorm",
     "train",
 ]

@@ -408,11 +408,19 @@ class Recorder:
     ``first_nonfinite_step`` (and a :class:`NonFiniteReport` in ``report``
     when ``x`` is passed).
 
+    With ``per_step=False`` a call without layer statistics records nothing
+    (only a non-finite loss is still noticed): the lists then hold the steps
+    with statistics alone, and each update ratio covers the updates since the
+    previous of those steps. This makes following many runs (a learning-rate
+    grid) much cheaper when only the statistics are wanted.
+
     Attributes
     ----------
     model : the model followed
     stats_every : int or None
         Steps between layer statistics (None: never).
+    per_step : bool, default True
+        Record every step, or only the steps with layer statistics.
     steps, losses : lists
     grad_norms, update_ratios : lists of arrays (one entry per Linear layer);
         the first update ratio is NaN (no previous weights).
@@ -436,6 +444,7 @@ class Recorder:
 
     model: object
     stats_every: int | None = None
+    per_step: bool = True
     steps: list = field(default_factory=list)
     losses: list = field(default_factory=list)
     grad_norms: list = field(default_factory=list)
@@ -448,6 +457,7 @@ class Recorder:
         _layers(self.model)
         if self.stats_every is not None:
             self.stats_every = _v.positive_int(self.stats_every, "stats_every")
+        self.per_step = _v.boolean(self.per_step, "per_step")
         self._previous = None
 
     def wants_stats(self, step):
@@ -481,6 +491,10 @@ class Recorder:
         0
         """
         _v.integer(step, "step")
+        if not self.per_step and stats is None:
+            if self.first_nonfinite_step is None and not np.isfinite(loss_value):
+                self.first_nonfinite_step = int(step)
+            return
         norms = gradient_norms_by_layer(self.model)
         weights = weight_snapshot(self.model)
         if self._previous is None:

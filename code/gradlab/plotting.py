@@ -254,7 +254,7 @@ def per_layer_curves(ax, series, ylabel, logy=True, xlabel="layer $l$", x=None,
     ax : matplotlib.axes.Axes
     series : dict[str, array-like]
         Label -> values; values of series ``k`` are plotted at ``x`` (default
-        ``1..len(values)``, the book's layer index ``l``).
+        ``1..len(values)``, the book's layer index ``l``, with integer ticks).
     ylabel : str
         Axis label, with units where there are any.
     logy : bool, default True
@@ -298,6 +298,8 @@ def per_layer_curves(ax, series, ylabel, logy=True, xlabel="layer $l$", x=None,
         lines += ax.plot(xs, v, label=str(label), **kw)
     if logy:
         ax.set_yscale("log")
+    if x is None:  # layer indices are integers: no tick at layer 2.5
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if len(series) > 1:

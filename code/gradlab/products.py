@@ -1,8 +1,10 @@
 """Products through depth: powers of a scalar, products of random matrices.
 
-The maths of chapter 1 ("Gradients through depth") and of the saturation bound
-of chapter 2 that is not about a particular dtype (for that, see
-:mod:`gradlab.floating`).
+The maths of chapter 1 ("Gradients through depth") and of chapter 2
+("Saturating activations") that is not about a particular dtype (for that, see
+:mod:`gradlab.floating`): products of factors, the saturation bound, and the
+per-layer factor of a network at initialisation, predicted
+(:func:`predicted_layer_factor`) and measured (:func:`fitted_layer_factor`).
 
 A deep chain multiplies one factor per layer. For a scalar factor ``w`` the
 product after ``L`` layers is ``w**L``; for matrices it is
@@ -23,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as _v
+from . import activations as _activations
 
 __all__ = [
     "scalar_power",
@@ -35,6 +38,8 @@ __all__ = [
     "log_norm_variance",
     "saturation_bound",
     "max_sigmoid_gain",
+    "predicted_layer_factor",
+    "fitted_layer_factor",
 ]
 
 #: Euler-Mascheroni constant, gamma = -psi(1).
@@ -547,3 +552,157 @@ def max_sigmoid_gain(a):
     e = math.exp(-u)
     gain = u * e / (1.0 + e) ** 2
     return u / a, gain / abs(a)
+
+
+# --------------------------------------------------------------------------
+# chapters 1 and 2: the per-layer factor of a network at initialisation
+# --------------------------------------------------------------------------
+# Grid of the Gaussian average in predicted_layer_factor: midpoints of steps of
+# min(s, 1)/_STEPS_PER_UNIT over |z| < _HALF_WIDTH * s. The midpoints avoid z = 0,
+# where a rectifier's derivative jumps, and are symmetric about it.
+_HALF_WIDTH = 12.0
+_STEPS_PER_UNIT = 64
+_MAX_Z_STD = 1e3
+
+
+def predicted_layer_factor(activation, fan_out, weight_var, z_std=0.0):
+    r"""Predicted factor by which one layer multiplies the back-propagated error at initialisation.
+
+    One step of back-propagation is
+    :math:`\delta^{(l)} = \diag(\phi'(z^{(l)}))\, W^{(l+1)\top} \delta^{(l+1)}`.
+    If the entries of :math:`W^{(l+1)}` (shape :math:`n_{l+1} \times n_l`)
+    are independent with mean 0 and variance :math:`\operatorname{Var}[w]`,
+    and independent of :math:`z^{(l)}` and :math:`\delta^{(l+1)}`, then each
+    entry of :math:`W^{(l+1)\top}\delta^{(l+1)}` has mean square
+    :math:`\operatorname{Var}[w]\,\|\delta^{(l+1)}\|^2
+    = n_{l+1}\operatorname{Var}[w]\; \overline{(\delta^{(l+1)})^2}`, so the
+    mean square of an entry of the error is multiplied by
+
+    .. math::
+        n_{l+1}\,\operatorname{Var}[w]\;\mathbb{E}\bigl[\phi'(z)^2\bigr],
+        \qquad z \sim N(0, s^2),
+
+    and this function returns its square root, the factor on the root mean
+    square, :math:`\sqrt{n_{l+1}\operatorname{Var}[w]\,\mathbb{E}[\phi'(z)^2]}`.
+    With ``z_std = 0`` it is the limit of a vanishing spread, the
+    leading-order estimate :math:`|\phi'(0)|\sqrt{n_{l+1}\operatorname{Var}[w]}`
+    (for the ReLU, whose derivative jumps from 0 to 1 at 0, the limit has
+    :math:`\mathbb{E}[\phi'^2] = 1/2`, as for every spread); for the sigmoid with
+    PyTorch's default weights, :math:`\operatorname{Var}[w] = 1/(3 n_l)`, that
+    is :math:`\tfrac14\sqrt{n_{l+1}/(3 n_l)}`, which is
+    :math:`\tfrac14\sqrt{1/3} \approx 0.144` only because a square layer has
+    :math:`n_{l+1} = n_l`. (The squared *norm* of the error sums over
+    :math:`n_l` entries, so it is multiplied by
+    :math:`n_l \operatorname{Var}[w]\,\mathbb{E}[\phi'^2]`; for square layers
+    the two factors agree.)
+
+    The Gaussian average is a midpoint sum on a grid of step
+    :math:`\min(s, 1)/64` over :math:`|z| < 12 s`, accurate to about 1e-10
+    for the smooth activations and exact, by symmetry, for the ReLU's step
+    derivative. This is the backward half of the variance analysis of Glorot &
+    Bengio (2010), "Understanding the difficulty of training deep feedforward
+    neural networks", AISTATS; the Gaussian average over the pre-activation is
+    the mean-field treatment of Poole et al. (2016) and Schoenholz et al.
+    (2017), who call the squared factor :math:`\chi_1`.
+
+    Parameters
+    ----------
+    activation : str
+        A name of ``gradlab.activations.NAMES`` (without parameters).
+    fan_out : int
+        :math:`n_{l+1}`, the number of units the error comes back from.
+    weight_var : float
+        :math:`\operatorname{Var}[w]` of the entries of :math:`W^{(l+1)}`
+        (positive).
+    z_std : float, default 0
+        Standard deviation :math:`s` of the pre-activations :math:`z^{(l)}`
+        (in ``[0, 1000]``), e.g. measured with
+        :func:`gradlab.diagnostics.layer_statistics`.
+
+    Returns
+    -------
+    float
+        The predicted factor per layer on the root mean square of the error.
+
+    Examples
+    --------
+    >>> round(predicted_layer_factor("sigmoid", 64, 1 / (3 * 64)), 4)
+    0.1443
+    >>> round(predicted_layer_factor("relu", 64, 2 / 64, z_std=1.0), 12)
+    1.0
+    >>> predicted_layer_factor("sigmoid", 64, 1 / (3 * 64), z_std=0.3) < 0.1443
+    True
+    """
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a str (a name of gradlab.activations.NAMES), "
+                        f"got {type(activation).__name__}")
+    fn = _activations.get(activation)
+    fan_out = _v.positive_int(fan_out, "fan_out")
+    weight_var = _v.real(weight_var, "weight_var", low=0.0, low_open=True)
+    s = _v.real(z_std, "z_std", low=0.0, high=_MAX_Z_STD)
+    with _v.quiet():
+        if s == 0.0:  # the limit s -> 0: the mean of the one-sided limits of phi'^2 at 0
+            mean_sq = float(np.mean(fn.derivative(np.array([-1e-300, 1e-300])) ** 2))
+        else:
+            h = min(s, 1.0) / _STEPS_PER_UNIT
+            k = int(math.ceil(_HALF_WIDTH * s / h))
+            z = (np.arange(-k, k) + 0.5) * h
+            weights = np.exp(-0.5 * (z / s) ** 2) * (h / (s * math.sqrt(2.0 * math.pi)))
+            mean_sq = float(np.sum(weights * fn.derivative(z) ** 2))
+    return math.sqrt(fan_out * weight_var * mean_sq)
+
+
+def fitted_layer_factor(norms, layers=None):
+    r"""Measured factor per layer of back-propagation: a least-squares fit to per-layer norms.
+
+    Fits :math:`\log_{10} g_l \approx c - l \log_{10} r` over the chosen
+    layers :math:`l` (ordinary least squares of the log of the norm against
+    the layer index) and returns :math:`r`, the factor by which the norm is
+    multiplied per layer going back from the output towards the input: the
+    measured counterpart of :func:`predicted_layer_factor`. A vanishing
+    gradient (norms in forward order growing towards the output) gives
+    :math:`r < 1`, an exploding one :math:`r > 1`. For an exact geometric
+    sequence :math:`g_l = c\, r^{-l}` the fit returns :math:`r` itself.
+
+    Parameters
+    ----------
+    norms : array_like
+        Positive, finite per-layer norms in forward order, layer ``l`` at
+        position ``l - 1`` (e.g. from
+        :func:`gradlab.diagnostics.gradient_norms_by_layer`).
+    layers : sequence of int, optional
+        The layer indices (1-based) to fit over, at least two different ones;
+        default all. E.g. ``range(2, L)`` leaves out the first and the last
+        layer, whose shapes differ from the square hidden ones.
+
+    Returns
+    -------
+    float
+        :math:`r`, the fitted factor per layer of back-propagation.
+
+    Examples
+    --------
+    >>> round(fitted_layer_factor([1e-3, 1e-2, 1e-1, 1.0]), 12)
+    0.1
+    >>> round(fitted_layer_factor([5.0, 8.0, 4.0, 2.0, 1.0], layers=[2, 3, 4, 5]), 12)
+    2.0
+    """
+    g = _v.real_array(norms, "norms", positive=True)
+    if g.ndim != 1 or g.size < 2:
+        raise ValueError(f"norms must be a 1-D sequence of at least two norms, got shape {g.shape}")
+    if layers is None:
+        idx = np.arange(1, g.size + 1)
+    else:
+        if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"layers must be a sequence of ints, got {type(layers).__name__}")
+        idx = np.array([_v.integer(l, f"layers[{i}]", minimum=1) for i, l in enumerate(layers)],
+                       dtype=np.int64)
+        if idx.size < 2 or np.unique(idx).size != idx.size:
+            raise ValueError(f"layers must hold at least two different layer indices, got {idx.tolist()}")
+        if idx.max() > g.size:
+            raise ValueError(f"layers must be at most {g.size} (the number of norms), got {int(idx.max())}")
+    x = idx.astype(np.float64)
+    v = np.log10(g[idx - 1])
+    xc = x - x.mean()
+    slope = float(np.sum(xc * (v - v.mean())) / np.sum(xc * xc))
+    return 10.0 ** (-slope)

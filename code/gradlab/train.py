@@ -302,6 +302,10 @@ class LRSearch:
     histories : list of History
         One per seed, at ``best_lr``: the curves a chapter plots (empty when
         no rate trained).
+    recorders : list of lists of gradlab.diagnostics.Recorder, or None
+        With ``make_recorder``: ``recorders[i][j]`` followed the run at
+        ``lrs[i]`` with ``seeds[j]`` (its ``model`` is that run's trained
+        model); None otherwise.
 
     Examples
     --------
@@ -319,6 +323,7 @@ class LRSearch:
     mean: float
     std: float
     histories: list
+    recorders: list | None = None
 
     @property
     def trained(self):
@@ -334,7 +339,8 @@ class LRSearch:
 
 
 def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
-                       loss="cross_entropy", make_optimizer=None, window=10, **train_kwargs):
+                       loss="cross_entropy", make_optimizer=None, window=10, make_recorder=None,
+                       **train_kwargs):
     """Pick the best learning rate from a grid, over several seeds (a fair comparison).
 
     For each learning rate and seed, ``rng = np.random.default_rng(seed)``
@@ -360,6 +366,11 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
         ``make_optimizer(model, lr) -> optimiser``; default plain SGD.
     window : int, default 10
         Steps averaged for the final loss.
+    make_recorder : callable, optional
+        ``make_recorder(model) -> gradlab.diagnostics.Recorder``, called for
+        every run and given to :func:`train`, so that the statistics of every
+        run of the grid are kept (``LRSearch.recorders``) without training
+        any run twice. Recording does not change the training.
     **train_kwargs
         Passed to :func:`train` (e.g. ``clip_norm``).
 
@@ -377,6 +388,11 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
     >>> r = best_learning_rate(make, X, y, lrs=[0.01, 0.3], seeds=[0, 1], steps=50)
     >>> r.best_lr, r.scores.shape
     (0.3, (2, 2))
+    >>> from gradlab import diagnostics
+    >>> r = best_learning_rate(make, X, y, lrs=[0.3], seeds=[0], steps=20,
+    ...                        make_recorder=lambda m: diagnostics.Recorder(m, stats_every=10))
+    >>> sorted(r.recorders[0][0].stats)
+    [0, 10]
     """
     if not callable(make_model):
         raise TypeError("make_model must be a callable rng -> model")
@@ -388,13 +404,23 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
         raise ValueError("seeds must be a non-empty sequence of ints, got none")
     if make_optimizer is not None and not callable(make_optimizer):
         raise TypeError("make_optimizer must be a callable (model, lr) -> optimiser")
+    if make_recorder is not None and not callable(make_recorder):
+        raise TypeError("make_recorder must be a callable model -> gradlab.diagnostics.Recorder")
+    if make_recorder is not None and "recorder" in train_kwargs:
+        raise ValueError("give either make_recorder or recorder, not both (make_recorder makes one per run)")
     scores = np.empty((lrs.size, len(seeds)))
     all_hist = []
+    recorders = None if make_recorder is None else []
     for i, lr in enumerate(lrs):
         row = []
+        if recorders is not None:
+            recorders.append([])
         for j, seed in enumerate(seeds):
             rng = np.random.default_rng(seed)
             model = make_model(rng)
+            if recorders is not None:
+                train_kwargs["recorder"] = make_recorder(model)
+                recorders[i].append(train_kwargs["recorder"])
             if make_optimizer is None:
                 h = train(model, X, y, loss=loss, lr=float(lr), steps=steps,
                           batch_size=batch_size, rng=rng, **train_kwargs)
@@ -411,9 +437,9 @@ def best_learning_rate(make_model, X, y, lrs, seeds, steps, batch_size=32,
     if not np.isfinite(means).any():
         # argmin would name the first rate; no rate trained, and the result says so
         return LRSearch(lrs=lrs, seeds=seeds, scores=scores, best_lr=None, mean=float("inf"),
-                        std=float("nan"), histories=[])
+                        std=float("nan"), histories=[], recorders=recorders)
     best = int(np.argmin(means))
     s = scores[best]
     std = float(np.std(s, ddof=1)) if len(seeds) > 1 and np.all(np.isfinite(s)) else 0.0
     return LRSearch(lrs=lrs, seeds=seeds, scores=scores, best_lr=float(lrs[best]),
-                    mean=float(means[best]), std=std, histories=all_hist[best])
+                    mean=float(means[best]), std=std, histories=all_hist[best], recorders=recorders)
