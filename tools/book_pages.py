@@ -371,7 +371,7 @@ def slim_theme_assets(outdir: Path, started: float) -> None:
     The page icons are inline SVG (see ``inline_icons``), so the icon classes of the
     theme's stylesheet are dropped; the few glyphs that stylesheets still draw
     (admonition and theorem icons, the "on this page" chevron) are subset out of
-    the icon fonts into small WOFF files, and the full fonts and the icon script
+    the icon fonts into small WOFF2 files, and the full fonts and the icon script
     are removed from the site.
     """
     from fontTools import subset
@@ -394,13 +394,13 @@ def slim_theme_assets(outdir: Path, started: float) -> None:
             if woff2 is None:
                 continue
             source = (sheet.parent / woff2.group(1)).with_suffix(".ttf")
-            target = source.with_name(source.stem + ".subset.woff")
+            target = source.with_name(source.stem + ".subset.woff2")
             rel = os.path.relpath(target, sheet.parent).replace(os.sep, "/")
-            text = text.replace(face, re.sub(r'src:[^;}]*', f'src:url({rel}) format("woff")', face))
+            text = text.replace(face, re.sub(r'src:[^;}]*', f'src:url({rel}) format("woff2")', face))
             if target.exists():  # from an earlier build: the theme's fonts do not change
                 continue
             options = subset.Options()
-            options.flavor = "woff"  # zlib: WOFF2 would need the brotli module
+            options.flavor = "woff2"
             options.layout_features = []
             font = subset.load_font(str(source), options)
             subsetter = subset.Subsetter(options)

@@ -16,6 +16,7 @@ Configuration (``sphinx: config:`` in ``_config.yml``):
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -145,7 +146,63 @@ def copy_assets(app) -> None:
     app.add_css_file(f"{STATIC_DIR}/katex.min.css")
 
 
+def math_characters(rendered: list[str]) -> str:
+    """The characters that KaTeX's fonts draw in the rendered formulas.
+
+    Only the visible part of each formula counts (its ``katex-html`` span; the MathML
+    beside it is read by screen readers, not drawn with these fonts).
+    """
+    chars = set()
+    for markup in rendered:
+        visible = markup.split('<span class="katex-html"', 1)[-1]
+        chars.update(html.unescape(re.sub(r"<[^>]*>", "", visible)))
+    return "".join(sorted(c for c in chars if c.isprintable() or c == "\u200b"))
+
+
+def subset_fonts(app) -> None:
+    """KaTeX's fonts cut down to the characters the site shows, as WOFF2.
+
+    A page loads only the fonts its formulas use, but each of those holds hundreds
+    of glyphs; keeping the characters the formulas draw makes them a fraction of it.
+    The subsets are kept next to the build's doctrees and reused while the set of
+    characters stays the same. The characters come from every formula the build has
+    rendered (the render cache), so a font never lacks a glyph a page shows.
+    """
+    from fontTools import subset
+
+    outdir = Path(app.outdir)
+    fonts = outdir / "_static" / STATIC_DIR / "fonts"
+    if not fonts.is_dir():
+        return
+    chars = math_characters(list(app.env.__dict__.get("katex_cache", {}).values()))
+    if not chars:
+        return
+    key = hashlib.sha256((chars + "|" + json.dumps(sorted(app.config.katex_macros.items()))).encode()).hexdigest()[:16]
+    store = Path(app.doctreedir) / f"katex-fonts-{key}"
+    if not store.is_dir():
+        for old in store.parent.glob("katex-fonts-*"):  # subsets of other characters
+            shutil.rmtree(old, ignore_errors=True)
+        scratch = store.with_name(store.name + ".partial")
+        scratch.mkdir(parents=True)
+        for font in sorted((KATEX_DIST / "fonts").glob("*.ttf")):
+            options = subset.Options()
+            options.flavor = "woff2"
+            options.layout_features = ["*"]
+            options.name_IDs = ["*"]
+            options.notdef_outline = True
+            loaded = subset.load_font(str(font), options)
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(text=chars)
+            subsetter.subset(loaded)
+            subset.save_font(loaded, str(scratch / f"{font.stem}.woff2"), options)
+        scratch.rename(store)
+    for font in store.glob("*.woff2"):
+        shutil.copyfile(font, fonts / font.name)
+
+
 def finish(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        subset_fonts(app)
     if getattr(app, "_katex", None) is not None:
         app._katex.close()
     if getattr(app, "_katex_static", None) is not None:

@@ -3,27 +3,32 @@
 The package behind the book *Vanishing and Exploding Gradients*. Each submodule
 holds one idea:
 
-=====================  =====================================================
-``activations``         activation functions and their derivatives
-``init``                weight initialisers and gains (PyTorch's conventions)
-``nn``                  layers with forward and hand-written backward passes
-``losses``              mean squared error and softmax cross-entropy
-``optim``               SGD (momentum, weight decay) and Adam
-``clip``                gradient clipping by value and by global norm
-``gradcheck``           central finite-difference gradient checks
-``diagnostics``         per-layer statistics, non-finite detection, recorders
-``data``                synthetic data sets and standardisation
-``train``               a deterministic training loop with a history
-``floating``            overflow and underflow of repeated products per dtype
-``products``            products of scalars and random matrices through depth
-``deadunits``           dead and inactive rectifier units: measured and predicted
-``selfnorm``            the mean/variance map of a layer and SELU's fixed point
-``history``             the timeline as data; the 1994 latching trade-off with one unit
-``residual``            plain and residual stacks, their mean-field moments
-``paths``               residual networks as sums of paths; gradient by path length
-``plotting``            the book's figure style and recurring plots
-``book``                put computed values into the book's text (glue)
-=====================  =====================================================
+========================  ============================================================
+``activations``           activation functions and their derivatives
+``book``                  put computed values into the book's text (glue)
+``clip``                  gradient clipping by value and by global norm
+``data``                  synthetic data sets and standardisation
+``deadunits``             dead and inactive rectifier units: measured and predicted
+``diagnostics``           per-layer statistics, non-finite detection, recorders
+``fdcheck``               the error of finite differences against step and dtype
+``floating``              overflow and underflow of repeated products per dtype
+``folding``               folding batch normalisation into the dense layer before it
+``gradcheck``             central finite-difference gradient checks
+``history``               the timeline as data; the 1994 latching trade-off with one unit
+``init``                  weight initialisers and gains (PyTorch's conventions)
+``landscape``             loss and gradient change along a step; covariate shift
+``losses``                mean squared error and softmax cross-entropy
+``nn``                    layers with forward and hand-written backward passes
+``normalisation_tools``   normalised networks, running averages, batch noise
+``optim``                 SGD (momentum, weight decay) and Adam
+``paths``                 residual networks as sums of paths; gradient by path length
+``plotting``              the book's figure style and recurring plots
+``products``              products of scalars and random matrices through depth
+``repair``                predictions for diagnosis, and a failing network repaired
+``residual``              plain and residual stacks, their mean-field moments
+``selfnorm``              the mean/variance map of a layer and SELU's fixed point
+``train``                 a deterministic training loop with a history
+========================  ============================================================
 
 Examples
 --------
@@ -39,16 +44,21 @@ from . import (
     data,
     deadunits,
     diagnostics,
+    fdcheck,
     floating,
+    folding,
     gradcheck,
     history,
     init,
+    landscape,
     losses,
     nn,
+    normalisation_tools,
     optim,
     paths,
     plotting,
     products,
+    repair,
     residual,
     selfnorm,
     train,
@@ -63,16 +73,21 @@ __all__ = [
     "data",
     "deadunits",
     "diagnostics",
+    "fdcheck",
     "floating",
+    "folding",
     "gradcheck",
     "history",
     "init",
+    "landscape",
     "losses",
     "nn",
+    "normalisation_tools",
     "optim",
     "paths",
     "plotting",
     "products",
+    "repair",
     "residual",
     "selfnorm",
     "train",
