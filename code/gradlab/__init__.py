@@ -18,6 +18,7 @@ holds one idea:
 ``init``                  weight initialisers and gains (PyTorch's conventions)
 ``landscape``             loss and gradient change along a step; covariate shift
 ``losses``                mean squared error and softmax cross-entropy
+``meanfield``             the variance map, its fixed point, chi and the edge of chaos
 ``nn``                    layers with forward and hand-written backward passes
 ``normalisation_tools``   normalised networks, running averages, batch noise
 ``optim``                 SGD (momentum, weight decay) and Adam
@@ -27,6 +28,7 @@ holds one idea:
 ``repair``                predictions for diagnosis, and a failing network repaired
 ``residual``              plain and residual stacks, their mean-field moments
 ``selfnorm``              the mean/variance map of a layer and SELU's fixed point
+``symmetry``              identical units: the symmetry of constant initialisation
 ``train``                 a deterministic training loop with a history
 ========================  ============================================================
 
@@ -52,6 +54,7 @@ from . import (
     init,
     landscape,
     losses,
+    meanfield,
     nn,
     normalisation_tools,
     optim,
@@ -61,6 +64,7 @@ from . import (
     repair,
     residual,
     selfnorm,
+    symmetry,
     train,
 )
 
@@ -81,6 +85,7 @@ __all__ = [
     "init",
     "landscape",
     "losses",
+    "meanfield",
     "nn",
     "normalisation_tools",
     "optim",
@@ -90,5 +95,6 @@ __all__ = [
     "repair",
     "residual",
     "selfnorm",
+    "symmetry",
     "train",
 ]

@@ -108,7 +108,7 @@ def recompute_statistics(model, X):
     """A copy of ``model`` whose batch-normalisation statistics are those of ``X`` under its current weights.
 
     During training the running mean and variance average the batch
-    statistics of the last :math:`\approx 1/m` steps, each computed with the
+    statistics of the last :math:`\\approx 1/m` steps, each computed with the
     weights of its own step; when the weights move fast they lag behind the
     network that is finally evaluated. Recomputing them with the weights
     frozen (Wu and Johnson, 2021, call this "precise BatchNorm") removes the
