@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from gradlab import activations, init, nn
+from gradlab import activations, init, meanfield, nn
 from gradlab.selfnorm import (
     forward_moments,
     gaussian_moments,
@@ -165,6 +165,15 @@ def test_layer_map_of_the_identity():
     assert layer_map(0.5, 2.0, "identity", omega=0.3, tau=1.5) == pytest.approx((0.15, 3.0), rel=1e-14)
     # random weights: the pooled pre-activation is N(0, tau (mu^2 + nu))
     assert layer_map(0.5, 2.0, "identity", tau=1.5, weights="random") == pytest.approx((0.0, 3.375), abs=1e-14)
+
+
+@pytest.mark.parametrize("name", ["selu", "elu", "relu", "tanh", "gelu"])
+@pytest.mark.parametrize("m, v, tau", [(0.0, 1.0, 1.0), (0.5, 2.0, 2.0), (-0.3, 0.4, 9 / 16)])
+def test_random_map_second_moment_is_the_meanfield_variance_map(name, m, v, tau):
+    # an independent implementation (a midpoint rule in t with z = t^5, zero-mean Gaussians only)
+    mean, var = layer_map(m, v, name, tau=tau, weights="random")
+    q_next = meanfield.variance_map(tau * (m * m + v), math.sqrt(tau), activation=name)
+    assert tau * (mean * mean + var) == pytest.approx(q_next, rel=1e-13)
 
 
 def test_he_keeps_the_second_moment_of_a_relu_stack():

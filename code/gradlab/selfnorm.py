@@ -232,7 +232,11 @@ def layer_map(mean, var, activation="selu", omega=0.0, tau=1.0, weights="normali
     :math:`N(0, \tau)`, and pooled over units
     :math:`z \sim N(0, \tau(\mu^2 + \nu))`; ``omega`` is not used. This is
     what the mean and variance of all the activations of a wide random layer
-    follow. Both maps agree where :math:`\mu = 0`.
+    follow. Both maps agree where :math:`\mu = 0`. Its second moment is the
+    variance map of the initialisation chapter in other variables:
+    :math:`\tau(\mu'^2 + \nu') =` ``gradlab.meanfield.variance_map(``
+    :math:`\tau(\mu^2 + \nu)`, :math:`\sqrt\tau` ``)``; this map also
+    carries the mean, which SELU's fixed point needs.
 
     Parameters
     ----------
