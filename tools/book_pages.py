@@ -411,8 +411,105 @@ def slim_theme_assets(outdir: Path, started: float) -> None:
             sheet.write_text(text, encoding="utf-8")
     for leftover in list(static.glob("vendor/fontawesome/webfonts/*.woff2")) + \
             list(static.glob("vendor/fontawesome/webfonts/*.ttf")) + list(static.glob("scripts/fontawesome.js*")):
-        if not leftover.name.endswith("LICENSE.txt"):
+        if not leftover.name.endswith("LICENSE.txt") and ".subset." not in leftover.name:
             leftover.unlink()
+
+
+# --------------------------------------------------------------------------- unused styles
+
+FUNCTIONAL = re.compile(r":(?:not|is|where|has)\((?:[^()]|\([^()]*\))*\)")
+
+
+def _block_end(css: str, start: int) -> int:
+    """Index of the brace that closes the block opened at ``start``."""
+    depth = 0
+    for i in range(start, len(css)):
+        if css[i] == "{":
+            depth += 1
+        elif css[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced braces in a stylesheet")
+
+
+def _split_selectors(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def purge_css(css: str, used: set) -> str:
+    """The stylesheet without the selectors that name a class no page or script uses.
+
+    Conservative: a selector stays unless one of the classes it requires (outside
+    ``:not()``, ``:is()``, ``:where()``, ``:has()``) appears in no page and in no
+    script of the site, so classes that scripts add at run time are kept.
+    """
+    out, i = [], 0
+    while i < len(css):
+        if css[i].isspace():
+            i += 1
+            continue
+        if css.startswith("/*", i):
+            end = css.index("*/", i) + 2
+            out.append(css[i:end])
+            i = end
+            continue
+        brace = css.find("{", i)
+        if brace == -1:
+            out.append(css[i:])
+            break
+        if css[i] == "@":
+            semi = css.find(";", i)
+            if semi != -1 and semi < brace:
+                out.append(css[i:semi + 1])
+                i = semi + 1
+                continue
+            end = _block_end(css, brace)
+            head = css[i:brace]
+            if head.startswith(("@media", "@supports", "@layer", "@container")):
+                inner = purge_css(css[brace + 1:end], used)
+                if inner.strip():
+                    out.append(f"{head}{{{inner}}}")
+            else:
+                out.append(css[i:end + 1])  # @font-face, @keyframes: kept whole
+            i = end + 1
+            continue
+        end = _block_end(css, brace)
+        keep = [sel for sel in _split_selectors(css[i:brace])
+                if all(c in used for c in re.findall(r"\.(-?[_a-zA-Z][\w-]*)", FUNCTIONAL.sub("", sel)))]
+        if keep:
+            out.append(",".join(keep) + css[brace:end + 1])
+        i = end + 1
+    return "".join(out)
+
+
+def purge_stylesheets(outdir: Path) -> None:
+    """Drop from the site's stylesheets what none of its pages or scripts can use."""
+    static = outdir / "_static"
+    used = set()
+    for page in outdir.rglob("*.html"):
+        if "_static" not in page.parts:
+            for attr in re.findall(r'class="([^"]*)"', page.read_text(encoding="utf-8")):
+                used.update(attr.split())
+    for script in static.rglob("*.js"):
+        used.update(re.findall(r"[\w-]+", script.read_text(encoding="utf-8", errors="replace")))
+    for sheet in static.rglob("*.css"):
+        if "katex" in sheet.parts:
+            continue  # KaTeX's classes are in the pages already; its sheet is small
+        text = sheet.read_text(encoding="utf-8")
+        slim = purge_css(text, used)
+        if slim != text:
+            sheet.write_text(slim, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- site files
@@ -491,6 +588,7 @@ def build_finished(app, exception) -> None:
                        ", ".join(sorted(missing)), type="book", subtype="icons")
     write_site_files(app, outdir, pages)
     write_root_redirect(app, outdir)
+    purge_stylesheets(outdir)
     # GitHub Pages serves 404.html at any depth: its links resolve from the site's root
     not_found = outdir / "404.html"
     if not_found.exists():

@@ -547,7 +547,7 @@ def grid_table(results):
     """
     results = _check_results(results)
     lrs = results[0].search.lrs
-    rows = ["| step | " + " | ".join(f"$\\eta = {lr:g}$" for lr in lrs) + " |",
+    rows = ["| step | " + " | ".join(f"rate $\\eta = {lr:g}$" for lr in lrs) + " |",
             "|---" * (len(lrs) + 1) + "|"]
     for i, r in enumerate(results, 1):
         cells = []
