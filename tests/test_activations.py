@@ -90,6 +90,21 @@ def test_erfc_relative_accuracy_in_tails():
     assert np.isnan(activations.erf(np.array([np.nan]))[0])
 
 
+def test_erfcx_against_math_and_its_asymptotic_series():
+    # moderate x: e^{x^2} erfc(x) through math; below 2 erfcx inherits erfc's 1e-13 (1 - erf cancels)
+    x = np.linspace(-6, 6, 2401)
+    ref = np.array([math.exp(v * v) * math.erfc(v) for v in x])
+    rel = np.abs(activations.erfcx(x) - ref) / ref
+    assert rel.max() < 3e-13 and rel[x >= 2].max() < 1e-14
+    # large x, where e^{x^2} overflows: erfcx(x) x sqrt(pi) = 1 - 1/(2x^2) + 3/(4x^4) - 15/(8x^6) + 105/(16x^8) - ...,
+    # an alternating series whose truncation error is below the next term, 945/(32 x^10) < 1e-18 for x >= 100
+    x = np.array([100.0, 1e3, 1e4, 1e30])
+    series = 1 - 1 / (2 * x**2) + 3 / (4 * x**4) - 15 / (8 * x**6) + 105 / (16 * x**8)
+    assert np.allclose(activations.erfcx(x) * x * math.sqrt(math.pi), series, rtol=2e-15, atol=0)
+    assert activations.erfcx(np.array([np.inf])).tolist() == [0.0]
+    assert activations.erfcx(np.array([1.0], dtype=np.float32)).dtype == np.float32
+
+
 def test_gelu_exact_form():
     z = np.linspace(-8, 8, 161)
     # Phi via math.erfc: 1 + erf would itself cancel for negative z
@@ -175,6 +190,8 @@ BAD_INPUT_CASES = [
     ("gradlab.activations.Softplus", lambda: activations.Softplus(beta=0.0), ValueError, "beta must be a finite number > 0"),
     ("gradlab.activations.erf", lambda: activations.erf(INT), TypeError, "x must be a floating"),
     ("gradlab.activations.erfc", lambda: activations.erfc(INT), TypeError, "x must be a floating"),
+    ("gradlab.activations.erfcx", lambda: activations.erfcx(INT), TypeError, "x must be a floating"),
+    ("gradlab.activations.erfcx", lambda: activations.erfcx(np.array(["a"])), TypeError, "x must be a floating"),
 ]
 
 

@@ -8,6 +8,7 @@ holds one idea:
 ``book``                  put computed values into the book's text (glue)
 ``clip``                  gradient clipping by value and by global norm
 ``data``                  synthetic data sets and standardisation
+``deadunits``             dead and inactive rectifier units: measured and predicted
 ``diagnostics``           per-layer statistics, non-finite detection, recorders
 ``fdcheck``               the error of finite differences against step and dtype
 ``floating``              overflow and underflow of repeated products per dtype
@@ -27,6 +28,7 @@ holds one idea:
 ``recurrence``            recurrent networks: BPTT, the one-unit cliff, LSTM Jacobians
 ``repair``                predictions for diagnosis, and a failing network repaired
 ``residual``              plain and residual stacks, their mean-field moments
+``selfnorm``              the mean/variance map of a layer and SELU's fixed point
 ``symmetry``              identical units: the symmetry of constant initialisation
 ``train``                 a deterministic training loop with a history
 ========================  ============================================================
@@ -43,6 +45,7 @@ from . import (
     book,
     clip,
     data,
+    deadunits,
     diagnostics,
     fdcheck,
     floating,
@@ -62,6 +65,7 @@ from . import (
     recurrence,
     repair,
     residual,
+    selfnorm,
     symmetry,
     train,
 )
@@ -73,6 +77,7 @@ __all__ = [
     "book",
     "clip",
     "data",
+    "deadunits",
     "diagnostics",
     "fdcheck",
     "floating",
@@ -92,6 +97,7 @@ __all__ = [
     "recurrence",
     "repair",
     "residual",
+    "selfnorm",
     "symmetry",
     "train",
 ]

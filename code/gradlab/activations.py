@@ -42,6 +42,7 @@ __all__ = [
     "Softplus",
     "erf",
     "erfc",
+    "erfcx",
     "get",
 ]
 
@@ -73,14 +74,19 @@ def _erf_series(x):
     return (2.0 / _SQRT_PI) * np.exp(-x * x) * total
 
 
-def _erfc_cf(x):
+def _erfcx_cf(x):
     # Abramowitz & Stegun 7.1.14 (Laplace's continued fraction), for x > 0:
     # erfc x = e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))).
     # Evaluated bottom-up at a fixed depth; relative accuracy ~1e-15 for x >= 2.
+    # This returns the fraction without its factor e^{-x^2}, that is erfcx(x).
     f = x.copy()
     for k in range(_CF_DEPTH, 0, -1):
         f = x + (0.5 * k) / f
-    return np.exp(-x * x) / (_SQRT_PI * f)
+    return 1.0 / (_SQRT_PI * f)
+
+
+def _erfc_cf(x):
+    return np.exp(-x * x) * _erfcx_cf(x)
 
 
 def erfc(x):
@@ -155,6 +161,49 @@ def erf(x):
         big = ~small
         ax = np.abs(xd[big])
         out[big] = np.sign(xd[big]) * (1.0 - _erfc_cf(ax))
+    return out.astype(x.dtype, copy=False)
+
+
+def erfcx(x):
+    r"""Scaled complementary error function :math:`\operatorname{erfcx}(x) = e^{x^2}\operatorname{erfc}(x)`.
+
+    For large positive x, :math:`e^{x^2}` overflows and
+    :math:`\operatorname{erfc}(x)` underflows while their product, about
+    :math:`1/(x\sqrt\pi)`, is of order one. Gaussian integrals of exponentials,
+    such as :math:`E[e^{z} 1_{z \le 0}]` for a wide normal z (the moments of ELU
+    and SELU units), are products of this kind. For :math:`x \ge 2` the
+    continued fraction of :func:`erfc` (Abramowitz & Stegun, 1964, 7.1.14) is
+    evaluated without its factor :math:`e^{-x^2}`; below 2,
+    :math:`e^{x^2}\operatorname{erfc}(x)` is computed directly (it overflows to
+    ``inf`` only where the true value does, below about -26.6). Relative
+    accuracy about 1e-15 for :math:`x \ge 2` and, inherited from
+    :func:`erfc`, about 1e-13 just below 2; returns the input dtype.
+
+    Parameters
+    ----------
+    x : array_like of float
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``x``.
+
+    Examples
+    --------
+    >>> import math, numpy as np
+    >>> bool(np.isclose(erfcx(np.array(1.5)), math.exp(2.25) * math.erfc(1.5), rtol=1e-14, atol=0))
+    True
+    >>> x = 1e3  # erfcx(x) x sqrt(pi) = 1 - 1/(2 x^2) + O(x^-4)
+    >>> round(float(erfcx(np.array(x))) * x * math.sqrt(math.pi), 9)
+    0.9999995
+    """
+    x = _v.float_array(np.asarray(x), "x")
+    xd = x.astype(np.float64)
+    out = np.empty_like(xd)
+    with _v.quiet():
+        big = xd >= _ERF_SWITCH
+        out[big] = _erfcx_cf(xd[big])
+        rest = ~big
+        out[rest] = np.exp(xd[rest] * xd[rest]) * erfc(xd[rest])
     return out.astype(x.dtype, copy=False)
 
 
