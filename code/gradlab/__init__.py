@@ -9,6 +9,7 @@ holds one idea:
 ``clip``                  gradient clipping by value and by global norm
 ``data``                  synthetic data sets and standardisation
 ``diagnostics``           per-layer statistics, non-finite detection, recorders
+``explorer``              the explorer page's grid: every knob measured and predicted
 ``fdcheck``               the error of finite differences against step and dtype
 ``floating``              overflow and underflow of repeated products per dtype
 ``folding``               folding batch normalisation into the dense layer before it
@@ -43,6 +44,7 @@ from . import (
     clip,
     data,
     diagnostics,
+    explorer,
     fdcheck,
     floating,
     folding,
@@ -72,6 +74,7 @@ __all__ = [
     "clip",
     "data",
     "diagnostics",
+    "explorer",
     "fdcheck",
     "floating",
     "folding",
