@@ -342,6 +342,12 @@ CASES = [
     (config(act="relu", init="he", bias="zeros", res="scaled", depth=50), "stable", "sec-res-depth"),
     (config(act="sigmoid", init="torch", norm="layer", depth=50), "vanishing", "sec-bn-deep"),
     (config(act="sigmoid", init="torch", norm="batch", depth=50), "stable", "sec-bn-deep"),
+    (config(act="sigmoid", init="normal1", bias="zeros", norm="batch", depth=5), "stable", "sec-bn-deep"),
+    (config(act="sigmoid", init="he", bias="zeros", depth=20), "vanishing", "sec-saturation-factor"),
+    (config(act="sigmoid", init="normal1", bias="zeros", depth=20), "vanishing", "sec-saturation-large-weights"),
+    (config(act="relu", init="xavier", bias="zeros", depth=20), "vanishing", "sec-init-rules"),
+    (config(act="tanh", init="normal1", bias="zeros", depth=5), "stable", "sec-saturation-large-weights"),
+    (config(act="tanh", init="normal1", bias="zeros", res="identity", depth=5), "stable", "sec-res-depth"),
 ]
 
 
@@ -376,6 +382,147 @@ def test_diagnosis_of_non_finite_and_dead_measurements():
     assert diagnose(cfg, inf, p).kind == "nonfinite"
     dead = ok._replace(grad_norm=np.array([0.0, 1, 1, 1, 1]))
     assert diagnose(cfg, dead, p).label == "sec-diag-dead"
+
+
+# --------------------------------------------------------------------------
+# the diagnosis's branches, each reached by a configuration of the grid and
+# checked against that configuration's own measurement and prediction
+# --------------------------------------------------------------------------
+def diagnosed(cfg, seed=0):
+    m, p = measure(cfg, seed=seed), predict(cfg)
+    return m, p, diagnose(cfg, m, p)
+
+
+def number(pattern, text):
+    found = re.search(pattern, text)
+    assert found, (pattern, text)
+    return float(found[1])
+
+
+def decades(m):
+    return math.log10(m.grad_norm[0] / m.grad_norm[-1])
+
+
+@pytest.mark.parametrize("depth, kind", [(5, "stable"), (10, "exploding")])
+def test_saturation_names_the_measured_fraction_and_the_weight_scale(depth, kind):
+    cfg = config(act="tanh", init="normal1", bias="zeros", depth=depth)
+    for seed in range(3):
+        m, _, d = diagnosed(cfg, seed)
+        assert (d.kind, d.label) == (kind, "sec-saturation-large-weights"), (seed, d.text)
+        sat = float(np.mean(m.saturated))
+        assert sat > explorer.SATURATED_FRACTION
+        assert abs(number(r"(\d+)% of the units are saturated", d.text) - 100 * sat) <= 0.5 + 1e-9
+        # N(0, 1) weights: s_w^2 = n Var[w] = 32, large, named in the line
+        assert number(r"\(s_w² = (\S+)\)", d.text) == 32 and "the large weights" in d.text
+        assert "derivatives are nearly zero" not in d.text  # the gradient does not vanish
+
+
+def test_saturation_is_not_the_diagnosis_of_a_residual_network():
+    # the same weights saturate most units behind identity paths too, but the gradient
+    # passes them on the identity path: the diagnosis names the residual blocks, and
+    # the branches' share of the mean square it states is the prediction's
+    cfg = config(act="tanh", init="normal1", bias="zeros", res="identity", depth=5)
+    for seed in range(3):
+        m, p, d = diagnosed(cfg, seed)
+        assert np.mean(m.saturated) > explorer.SATURATED_FRACTION and "saturated" not in d.text
+        assert d.label == "sec-res-depth" and abs(decades(m)) <= explorer.DECADES
+        added = float(np.mean(p.factor ** 2)) - 1
+        assert math.log1p(added) > explorer.CLOSE_TO_ONE and "only a little" not in d.text
+        assert number(r"α²χ = (\S+) per block", d.text) == pytest.approx(added, rel=0.05)
+        assert "but 5 blocks change it by less than a factor of 100" in d.text
+
+
+def test_residual_branches_that_add_little():
+    # ReLU, He weights, alpha = 1/sqrt(L - 1): b_l = 1 + alpha^2 s_w^2 E[relu'^2] = 1 + 1/49 exactly
+    cfg = config(act="relu", init="he", bias="zeros", res="scaled", depth=50)
+    for seed in range(3):
+        m, p, d = diagnosed(cfg, seed)
+        np.testing.assert_allclose(p.factor ** 2, 1 + 1 / 49, rtol=1e-9)
+        assert (d.kind, d.label) == ("stable", "sec-res-depth") and "only a little" in d.text
+        assert number(r"α²χ averages (\S+) per block", d.text) == pytest.approx(1 / 49, rel=0.05)
+        # measured: the fitted factor per block within 1 % of sqrt(1 + 1/49)
+        assert products.fitted_layer_factor(m.grad_norm) == pytest.approx(math.sqrt(1 + 1 / 49), rel=0.01)
+
+
+def test_residual_network_whose_gradient_falls_below_the_prediction():
+    # No configuration of the grid reaches this branch (identity paths keep the gradient at
+    # seeds 0 to 3): a real network's measurement with its gradient replaced by one that halves
+    # per block, against its prediction, whose every block factor is at least one
+    cfg = config(act="relu", init="he", bias="zeros", res="identity", depth=10)
+    m, p = measure(cfg), predict(cfg)
+    assert np.all(p.factor >= 1)
+    fading = m._replace(grad_norm=m.grad_norm[-1] * 0.5 ** np.arange(9, -1, -1))
+    d = diagnose(cfg, fading, p)
+    assert decades(fading) < -explorer.DECADES
+    assert (d.kind, d.label) == ("vanishing", "sec-res-depth") and "falls below the prediction" in d.text
+
+
+@pytest.mark.parametrize("init", ["small", "torch", "xavier", "he"])
+def test_sigmoid_ceiling_where_it_is_below_one(init):
+    cfg = config(act="sigmoid", init=init, bias="zeros", depth=20)
+    sw2 = weight_scale(init, 32, 32)
+    m, p, d = diagnosed(cfg)
+    assert sw2 / 16 < 1 and (d.kind, d.label) == ("vanishing", "sec-saturation-factor"), d.text
+    assert decades(m) < -explorer.DECADES
+    assert number(r"s_w²/16 = (\S+) because", d.text) == pytest.approx(sw2 / 16, rel=0.05)
+    # sigma' <= 1/4, so chi = s_w^2 E[sigma'(z)^2] <= s_w^2/16 in every layer of the prediction,
+    # the stated average included, and the measured factor per layer is at most the ceiling's
+    # square root up to finite-width fluctuation
+    assert np.all(p.factor ** 2 <= sw2 / 16 * (1 + 1e-12))
+    chi = number(r"averages (\S+) per layer", d.text)
+    assert chi == pytest.approx(float(np.exp(np.mean(np.log(p.factor ** 2)))), rel=0.05) and chi <= sw2 / 16
+    assert products.fitted_layer_factor(m.grad_norm) < 1.1 * math.sqrt(sw2 / 16)
+
+
+def test_sigmoid_with_large_weights_is_diagnosed_by_its_tails_not_the_ceiling():
+    # N(0, 1) weights: s_w^2 / 16 = 2, so the ceiling allows growth; the gradient vanishes
+    # because the pre-activations reach the flat tails
+    cfg = config(act="sigmoid", init="normal1", bias="zeros", depth=20)
+    sw2 = weight_scale("normal1", 32, 32)
+    assert sw2 / 16 == 2
+    for seed in range(3):
+        m, p, d = diagnosed(cfg, seed)
+        assert (d.kind, d.label) == ("vanishing", "sec-saturation-large-weights"), (seed, d.text)
+        assert "flat tails" in d.text and "s_w²/16" not in d.text and decades(m) < -explorer.DECADES
+        # measured: more than a tenth of the units in the tails, not more than half
+        assert 0.1 < np.mean(m.saturated) <= explorer.SATURATED_FRACTION
+        # E[sigma'(z)^2] below half its ceiling 1/16, predicted and measured
+        assert number(r"averages (\S+) per layer", d.text) / sw2 < 1 / 32
+        assert products.fitted_layer_factor(m.grad_norm) ** 2 / sw2 < 1 / 32
+
+
+@pytest.mark.parametrize("bias, depth", [("zeros", 20), ("torch", 30)])
+def test_relu_with_xavier_halves_the_mean_square(bias, depth):
+    cfg = config(act="relu", init="xavier", bias=bias, depth=depth)
+    for seed in range(3):
+        m, p, d = diagnosed(cfg, seed)
+        assert (d.kind, d.label) == ("vanishing", "sec-init-rules"), (seed, d.text)
+        # E[relu'(z)^2] = P(z > 0) = 1/2 for a centred Gaussian z; Xavier's s_w^2 = 1: chi = 1/2
+        np.testing.assert_allclose(p.factor ** 2, 0.5, rtol=1e-9)
+        assert number(r"averages (\S+) per layer", d.text) == 0.5 and "s_w² = 1 halves" in d.text
+        # measured: the fitted factor per layer within 15 % of sqrt(1/2) at width 32
+        assert products.fitted_layer_factor(m.grad_norm) == pytest.approx(math.sqrt(0.5), rel=0.15)
+        assert decades(m) < -explorer.DECADES
+    # He's s_w^2 = 2 on the same network keeps it
+    m, p, d = diagnosed(cfg._replace(init="he"))
+    assert d.kind == "stable"
+
+
+@pytest.mark.parametrize("cfg, side", [
+    (config(act="sigmoid", init="torch", norm="batch", depth=50), "close"),
+    (config(act="sigmoid", init="normal1", bias="zeros", norm="batch", depth=5), "below"),
+    (config(act="tanh", init="xavier", bias="zeros", norm="batch", depth=20), "above"),
+], ids=["close", "below", "above"])
+def test_normalised_stable_networks_say_where_their_measured_factor_is(cfg, side):
+    for seed in range(3):
+        m, _, d = diagnosed(cfg, seed)
+        r = products.fitted_layer_factor(m.grad_norm)
+        assert (d.kind, d.label) == ("stable", "sec-bn-deep"), (seed, d.text)
+        close = abs(2 * math.log(r)) <= explorer.CLOSE_TO_ONE
+        assert close == (side == "close") and ("stays close to one" in d.text) == close
+        if not close:
+            assert (r < 1) == (side == "below")
+            assert f"is {side} one, but {cfg.depth} layers change the gradient" in d.text
 
 
 # --------------------------------------------------------------------------

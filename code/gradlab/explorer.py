@@ -55,7 +55,6 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as _v
-from . import activations as _activations
 from . import data as _data
 from . import diagnostics as _diagnostics
 from . import init as _init
@@ -769,6 +768,9 @@ DECADES = 2.0
 #: named in the diagnosis.
 DEAD_FRACTION = 0.25
 SATURATED_FRACTION = 0.5
+#: A factor per layer (or block) on the gradient's mean square within
+#: :math:`e^{\pm 0.1}` of one (about 10 %) is called close to one.
+CLOSE_TO_ONE = 0.1
 
 
 def _fmt(x):
@@ -840,11 +842,21 @@ def diagnose(cfg, measurement, prediction, width=WIDTH):
     geometric mean of ``prediction.factor``), then names what the
     measurement shows, checked in this order: non-finite values; a layer
     whose units are all dead; dead ReLU units (more than a quarter on
-    average); saturated units (more than half, without normalisation);
-    residual connections; normalisation; the mean-field factor
+    average, ``DEAD_FRACTION``) when the gradient is stable; saturated units
+    (more than half, ``SATURATED_FRACTION``, in a plain network); residual
+    connections (the branches' predicted share
+    :math:`\\overline{b_l} - 1` of the mean square, small when
+    :math:`\\ln \\overline{b_l} \\le` ``CLOSE_TO_ONE``); normalisation (the
+    measured factor :math:`r` close to one when :math:`|\\ln r^2| \\le`
+    ``CLOSE_TO_ONE``); for a plain network the mean-field factor
     :math:`\\chi = s_w^2\\,\\mathbb E[\\phi'(z)^2]` (Poole et al., 2016;
-    Schoenholz et al., 2017), whose average over the layers is the square
-    of the predicted factor.
+    Schoenholz et al., 2017), whose geometric mean over the layers is the
+    square of the predicted factor, and why it is below one (the sigmoid's
+    ceiling :math:`\\chi \\le s_w^2/16` when :math:`s_w^2 < 16`, its flat
+    tails otherwise, the ReLU's half with Xavier's :math:`s_w^2 = 1`, small
+    weights), above one, or close to one (:math:`|\\ln \\chi| \\le`
+    ``CLOSE_TO_ONE``). More than a quarter of dead units is mentioned in
+    every case.
 
     The theory line gives, for a plain network,
     :func:`gradlab.products.predicted_layer_factor` in the first and the
@@ -907,36 +919,55 @@ def diagnose(cfg, measurement, prediction, width=WIDTH):
     if dead > DEAD_FRACTION and kind == "stable":
         return Diagnosis(kind, head + f"{dead:.0%} of the ReLU units are dead for the whole batch and pass no "
                          "gradient back; the mean-field prediction does not see them.", "sec-diag-dead", theory)
-    if sat > SATURATED_FRACTION and cfg.norm == "none":
+    sw2 = weight_scale(cfg.init, width, width)
+    if sat > SATURATED_FRACTION and cfg.norm == "none" and cfg.res == "none":
         why = ("and their derivatives are nearly zero" if kind == "vanishing" else
-               "yet the large weights carry the error back through the units that are not")
+               f"yet the {'large ' if sw2 > 1 else ''}weights (s_w² = {sw2:.2g}) carry the error back through "
+               "the units that are not")
         return Diagnosis(kind, head + f"{sat:.0%} of the units are saturated, {why}.",
                          "sec-saturation-large-weights", theory)
     if cfg.res != "none":
+        branch = "α²χ" if cfg.norm == "none" else "α² s_w² E[φ′(Z)²]/σ²"
         if kind == "exploding":
             return Diagnosis(kind, head + "Every block adds its branch to the identity path, so the gradient's "
-                             "mean square grows by 1 + α²χ per block: the branches are too strong for this depth."
-                             + also, "sec-res-variance", theory)
+                             f"mean square grows by 1 + {branch} per block: the branches are too strong for "
+                             "this depth." + also, "sec-res-variance", theory)
+        if kind == "vanishing":
+            return Diagnosis(kind, head + "In theory the identity path keeps every block's factor at least one; "
+                             "this network falls below the prediction." + also, "sec-res-depth", theory)
+        # the branches' predicted share of the mean square, 1 + branch = mean over the blocks of b_l
+        added = float(np.mean(prediction.factor ** 2)) - 1.0
+        if math.log1p(added) <= CLOSE_TO_ONE:
+            return Diagnosis(kind, head + "The identity path carries the gradient past every block, and the "
+                             f"branches add only a little to it: {branch} averages {added:.2g} per block."
+                             + also, "sec-res-depth", theory)
         return Diagnosis(kind, head + "The identity path carries the gradient past every block, and the "
-                         "branches add only a little to it." + also, "sec-res-depth", theory)
+                         f"branches add {branch} = {added:.2g} per block on average to its mean square, but "
+                         f"{L} blocks change it by less than a factor of {10 ** DECADES:.0f}." + also,
+                         "sec-res-depth", theory)
     if cfg.norm != "none":
         which = "Batch" if cfg.norm == "batch" else "Layer"
-        tail = {"stable": "and the factor per layer stays close to one.",
-                "vanishing": "but for this activation the factor per layer is below one.",
-                "exploding": "but for this activation the factor per layer is above one."}[kind]
+        if kind != "stable":
+            tail = f"but for this activation the factor per layer is {'below' if kind == 'vanishing' else 'above'} one."
+        elif abs(2.0 * math.log(r)) <= CLOSE_TO_ONE:
+            tail = "and the factor per layer stays close to one."
+        else:
+            tail = (f"and the factor per layer is {'below' if r < 1 else 'above'} one, but {L} layers change "
+                    f"the gradient by less than a factor of {10 ** DECADES:.0f}.")
         return Diagnosis(kind, head + f"{which} normalisation sets the scale of every layer's input whatever "
                          f"the weights, {tail}" + also, "sec-bn-deep", theory)
     chi = r_pred ** 2
     where = f"The mean-field factor χ = s_w² E[φ′(z)²] averages {chi:.2g} per layer"
     if kind == "vanishing":
-        sw2 = weight_scale(cfg.init, width, width)
-        ceiling = sw2 * _max_derivative(cfg.act) ** 2
-        if ceiling >= 1:
+        if cfg.act == "sigmoid" and sw2 / 16 < 1:
+            return Diagnosis(kind, head + where + f", at most s_w²/16 = {sw2 / 16:.2g} because the sigmoid's "
+                             "derivative is at most 1/4." + also, "sec-saturation-factor", theory)
+        if cfg.act == "sigmoid":
             return Diagnosis(kind, head + where + ": the pre-activations spread into the flat tails, where "
                              "the derivative is small." + also, "sec-saturation-large-weights", theory)
-        if cfg.act == "sigmoid":
-            return Diagnosis(kind, head + where + f", at most s_w²/16 = {ceiling:.2g} because the sigmoid's "
-                             "derivative is at most 1/4." + also, "sec-saturation-factor", theory)
+        if cfg.act == "relu" and cfg.init == "xavier":
+            return Diagnosis(kind, head + where + ": the ReLU passes half of the signal, so Xavier's s_w² = 1 "
+                             "halves the mean square per layer." + also, "sec-init-rules", theory)
         label = "sec-init-pytorch" if cfg.init == "torch" else "sec-init-variance"
         return Diagnosis(kind, head + where + ": the weights are too small for this activation." + also,
                          label, theory)
@@ -944,18 +975,11 @@ def diagnose(cfg, measurement, prediction, width=WIDTH):
         return Diagnosis(kind, head + where + ": the weights are too large for this activation." + also,
                          "sec-init-chaos", theory)
     label = "sec-init-rules" if cfg.act == "relu" and cfg.init == "he" else "sec-init-meanfield"
-    if abs(math.log(chi)) > 0.1:
+    if abs(math.log(chi)) > CLOSE_TO_ONE:
         side = "below" if chi < 1 else "above"
         return Diagnosis(kind, head + where + f", {side} one, but {L} layers change the gradient by less "
                          "than a factor of 100." + also, label, theory)
     return Diagnosis(kind, head + where + ", close to one: the edge of chaos." + also, label, theory)
-
-
-@functools.lru_cache(maxsize=None)
-def _max_derivative(act):
-    """max |phi'(z)| over a fine grid of |z| <= 10 (the sigmoid's 1/4, SELU's lambda alpha at 0-)."""
-    z = np.linspace(-10.0, 10.0, 200001)
-    return float(np.max(np.abs(_activations.get(act).derivative(z))))
 
 
 # --------------------------------------------------------------------------
