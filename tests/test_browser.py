@@ -286,3 +286,146 @@ def test_lighthouse_accessibility_best_practices_and_seo_are_perfect(browser, si
                for c in report["categories"].values() for a in c["auditRefs"]
                if a["weight"] > 0 and report["audits"][a["id"]]["score"] not in (None, 1)}
     assert scores == {"accessibility": 1, "best-practices": 1, "seo": 1}, failing
+
+
+# --------------------------------------------------------------------------- the explorer
+
+EXPLORER = "chapters/explorer.html"
+EXPLORER_STATE = """() => {
+  const root = document.getElementById('gradient-explorer');
+  return {
+    values: Object.fromEntries([...root.querySelectorAll('select')].map(s => [s.name, s.value])),
+    paths: [...root.querySelectorAll('svg.explorer-panel path')].map(p => p.getAttribute('d')).join('|'),
+    panels: root.querySelectorAll('svg.explorer-panel').length,
+    rows: root.querySelectorAll('table tbody tr').length,
+    diagnosis: root.querySelector('.explorer-diagnosis').textContent,
+    seeLink: (root.querySelector('.explorer-see a') || {}).href || null,
+    query: location.search,
+  };
+}"""
+
+
+def explorer_record(page, query: str) -> dict:
+    return page.evaluate("q => JSON.parse(document.getElementById('explorer-data').textContent).configs[q]", query)
+
+
+def full_query(values: dict) -> str:
+    from gradlab import explorer
+
+    return explorer.config(**values).key
+
+
+def test_explorer_every_control_changes_the_plot(browser, site):
+    context = new_context(browser, "light")
+    visit = Visit(context, site + EXPLORER)
+    page = visit.page
+    state = page.evaluate(EXPLORER_STATE)
+    assert state["panels"] >= 2 and state["rows"] == int(state["values"]["depth"])
+    for key in ("depth", "act", "init", "bias", "norm", "res"):
+        options = page.eval_on_selector_all(f"#explorer-{key} option", "os => os.map(o => o.value)")
+        new = next(v for v in options if v != state["values"][key])
+        page.select_option(f"#explorer-{key}", new)
+        after = page.evaluate(EXPLORER_STATE)
+        assert after["values"][key] == new
+        assert after["paths"] != state["paths"], f"changing {key} did not change the plot"
+        # the address names the configuration, and the diagnosis is the grid's
+        assert after["query"] == "?" + full_query(after["values"])
+        assert after["diagnosis"].startswith("Diagnosis. " + explorer_record(page, after["query"][1:])["d"][1])
+        assert after["rows"] == int(after["values"]["depth"])
+        state = after
+    context.close()
+    assert visit.console == [] and visit.failed == []
+
+
+def test_explorer_honours_presets_from_the_chapters(browser, site, built_book):
+    from bs4 import BeautifulSoup
+    from gradlab import explorer
+
+    context = new_context(browser, "dark")
+    hrefs = ["explorer.html?act=sigmoid&depth=30&init=normal1"]
+    for page_file in sorted(built_book.html.glob("chapters/0*.html")):
+        hrefs += [a["href"] for a in BeautifulSoup(page_file.read_text(encoding="utf-8"), "html.parser")
+                  .select("a.explore-link")]
+    assert len(hrefs) >= 5
+    for href in hrefs:
+        visit = Visit(context, site + "chapters/" + href)
+        state = visit.page.evaluate(EXPLORER_STATE)
+        preset = explorer.parse_preset(urlsplit(href).query)
+        assert {k: state["values"][k] for k in preset} == preset, href
+        assert state["rows"] == int(state["values"]["depth"])
+        record = explorer_record(visit.page, full_query(state["values"]))
+        assert record["d"][1] in state["diagnosis"] and state["seeLink"], href
+        assert visit.console == [] and visit.failed == []
+        visit.close()
+    # a value the explorer does not have is ignored, and the page says so
+    visit = Visit(context, site + EXPLORER + "?act=softmax&depth=30")
+    state = visit.page.evaluate(EXPLORER_STATE)
+    assert state["values"]["act"] == "sigmoid" and state["values"]["depth"] == "30"
+    assert "act=softmax" in visit.page.inner_text("#gradient-explorer")
+    assert visit.console == []
+    context.close()
+
+
+def test_explorer_works_from_disk(browser, built_book, tmp_path):
+    copy = tmp_path / "site"
+    shutil.copytree(built_book.html, copy)
+    context = new_context(browser, "light")
+    visit = Visit(context, (copy / EXPLORER).as_uri() + "?act=relu&depth=50&init=he&bias=zeros")
+    page = visit.page
+    state = page.evaluate(EXPLORER_STATE)
+    assert state["values"]["act"] == "relu" and state["rows"] == 50 and state["panels"] == 3
+    page.select_option("#explorer-res", "identity")
+    after = page.evaluate(EXPLORER_STATE)
+    assert after["paths"] != state["paths"] and after["values"]["res"] == "identity"
+    assert visit.failed == [] and visit.console == []
+    assert all(h == "" for h in visit.hosts), visit.hosts  # file:// only
+    context.close()
+
+
+def test_explorer_with_the_keyboard_alone(browser, site):
+    context = new_context(browser, "light")
+    visit = Visit(context, site + EXPLORER)
+    page = visit.page
+    active = "() => document.activeElement ? (document.activeElement.id || document.activeElement.tagName) : ''"
+    for _ in range(300):  # from the top of the page, through the navigation, to the first control
+        page.keyboard.press("Tab")
+        if page.evaluate(active) == "explorer-depth":
+            break
+    assert page.evaluate(active) == "explorer-depth"
+    before = page.evaluate(EXPLORER_STATE)
+    page.keyboard.press("ArrowDown")
+    after = page.evaluate(EXPLORER_STATE)
+    assert after["values"]["depth"] != before["values"]["depth"] and after["paths"] != before["paths"]
+    # on through the other controls (each followed by the link to its chapter) to the table
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.tagName") == "SUMMARY":
+            break
+    assert page.evaluate("() => document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.querySelector('.explorer-values').open")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.classList.contains('explorer-table-scroll')")
+    assert page.is_visible("#gradient-explorer table tbody tr")
+    context.close()
+    assert visit.console == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_explorer_table_and_plots_pass_axe_in_both_themes(browser, site, theme):
+    context = new_context(browser, theme)
+    visit = Visit(context, site + EXPLORER + "?act=relu&depth=50&init=normal1&norm=batch")
+    page = visit.page
+    page.click(".explorer-values summary")
+    # the table of plotted values: a caption, a header row and one row per layer
+    assert page.inner_text("#gradient-explorer table caption").startswith("Values plotted for")
+    assert page.locator("#gradient-explorer table tbody tr").count() == 50
+    facts = page.evaluate(PAGE_FACTS)
+    assert facts["scrollWidth"] <= facts["clientWidth"] and facts["theme"] == theme
+    # the plots follow the theme: the axis text is the theme's text colour
+    colours = page.evaluate("""() => [getComputedStyle(document.querySelector('.explorer-panel text')).fill,
+                                      getComputedStyle(document.body).color]""")
+    assert colours[0] == colours[1]
+    assert axe_violations(page) == []
+    assert visit.console == [] and visit.failed == []
+    context.close()

@@ -10,6 +10,7 @@ holds one idea:
 ``data``                  synthetic data sets and standardisation
 ``deadunits``             dead and inactive rectifier units: measured and predicted
 ``diagnostics``           per-layer statistics, non-finite detection, recorders
+``explorer``              the explorer page's grid: every knob measured and predicted
 ``fdcheck``               the error of finite differences against step and dtype
 ``floating``              overflow and underflow of repeated products per dtype
 ``folding``               folding batch normalisation into the dense layer before it
@@ -47,6 +48,7 @@ from . import (
     data,
     deadunits,
     diagnostics,
+    explorer,
     fdcheck,
     floating,
     folding,
@@ -79,6 +81,7 @@ __all__ = [
     "data",
     "deadunits",
     "diagnostics",
+    "explorer",
     "fdcheck",
     "floating",
     "folding",
