@@ -72,7 +72,7 @@ from . import (
     train,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "activations",

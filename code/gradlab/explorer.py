@@ -134,7 +134,7 @@ _KNOBS = (
     Knob("act", "Activation", ("sigmoid", "tanh", "relu", "selu"),
          ("sigmoid", "tanh", "ReLU", "SELU"), "sigmoid",
          ("chapter-saturation", "sec-saturation-factor", "sec-saturation-large-weights",
-          "sec-init-rules", "sec-diag-dead")),
+          "sec-init-rules", "chapter-activations", "sec-act-dead", "sec-act-selu", "sec-diag-dead")),
     Knob("init", "Weights", ("normal1", "small", "torch", "xavier", "he"),
          ("N(0, 1)", "N(0, 0.01²)", "PyTorch default U(±1/√n)", "Xavier N(0, 2/(n_in + n_out))",
           "He N(0, 2/n)"), "torch",
