@@ -21,7 +21,8 @@ from bs4 import BeautifulSoup
 from gradlab import explorer
 
 ROOT = Path(__file__).resolve().parent.parent
-LINKING_CHAPTERS = ("02-saturation", "03-initialisation", "05-batchnorm", "06-residual")
+LINKING_CHAPTERS = ("01-depth", "02-saturation", "03-initialisation", "04-activations", "05-batchnorm",
+                    "06-residual")
 
 
 # --------------------------------------------------------------------------
@@ -140,3 +141,7 @@ def test_the_links_to_the_sections_read_as_plain_words(built_book):
     assert set(explorer.DIAGNOSIS_LABELS) <= set(texts)
     for label, text in texts.items():
         assert len(text.split()) >= 2 and not any(c in text for c in "$\\^_{}"), (label, text)
+    # two sections with one title (chapters 4 and 8 both have "Dead units") must not
+    # give two different links the same words
+    repeated = {t for t in texts.values() if list(texts.values()).count(t) > 1}
+    assert not repeated, {label: t for label, t in texts.items() if t in repeated}
