@@ -245,7 +245,11 @@ def build_report(book: Path) -> None:
     print(f"rebuild, nothing changed       {same:7.1f} s (budget 3 s)")
     chapter = book / "chapters" / "01-depth.md"
     text = chapter.read_text()
-    chapter.write_text(text.replace("This chapter shows that", "This chapter shows, step by step, that", 1))
+    # a new paragraph before the chapter's second section: prose only, wherever the text moves
+    cut = text.index("\n(sec-", text.index("\n(sec-") + 1)
+    edited = text[:cut] + "\nA sentence the benchmark adds, to time a prose edit.\n" + text[cut:]
+    assert edited != text
+    chapter.write_text(edited)
     prose, log = timed_build(book)
     read = len(re.findall(r"reading sources\.\.\. ", log))
     print(f"rebuild after a prose edit     {prose:7.1f} s (budget 5 s); pages read again: {read}; "
