@@ -263,6 +263,17 @@ def test_a_page_keeps_its_warnings_until_it_is_read_again(monkeypatch):
     assert build.update_ledger(ledger, ["writing output... [100%] chapters/b\n"], BOOK, full=False) == {}
 
 
+def test_a_warning_from_an_included_file_belongs_to_the_including_page(monkeypatch):
+    # chapters/a includes part of chapters/b; reading a reports b's lines
+    monkeypatch.setattr(Path, "exists", lambda self: True)
+    log = ["reading sources... [100%] chapters/a\n",
+           "/book/chapters/b.md:939: WARNING: Pygments lexer name '{code-' is not known\n"]
+    ledger = build.update_ledger({}, log, BOOK, full=True)
+    assert list(ledger) == ["chapters/a"]
+    # a is fixed and read again; b was never read: nothing is left
+    assert build.update_ledger(ledger, ["reading sources... [100%] chapters/a\n"], BOOK, full=False) == {}
+
+
 def test_a_deleted_page_leaves_the_ledger(monkeypatch):
     monkeypatch.setattr(Path, "exists", lambda self: False)
     assert build.update_ledger({"chapters/gone": ["w"]}, [], BOOK, full=False) == {}

@@ -192,16 +192,23 @@ def update_ledger(ledger: dict, lines: list[str], book: Path, full: bool) -> dic
     fixed, without re-reading unchanged pages. Warnings that belong to no page force
     the next build to re-read every page.
     """
-    touched, found = set(), {}
+    touched, found, current = set(), {}, None
     for raw in lines:
         line = ANSI.sub("", raw).rstrip()
         step = PROGRESS.match(line)
         if step:
-            touched.add(step.group(1))
+            current = step.group(1)
+            touched.add(current)
             continue
         problem = PROBLEM.match(line)
         if problem:
-            found.setdefault(docname_of(problem.group("location"), book), []).append(line)
+            doc = docname_of(problem.group("location"), book)
+            # A warning located in a page belongs to the page being read or written
+            # when it appeared: a page that includes another reports the included
+            # file's lines, and only reading the including page again can clear it.
+            if doc != GLOBAL and current is not None:
+                doc = current
+            found.setdefault(doc, []).append(line)
     kept = {} if full else {doc: warnings for doc, warnings in ledger.items()
                             if doc != GLOBAL and doc not in touched
                             and any((book / f"{doc}{ext}").exists() for ext in (".md", ".ipynb", ".rst"))}
