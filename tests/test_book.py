@@ -10,32 +10,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
+
+from toc import toc_files  # tools/ is on the test path (pytest.ini)
 
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def toc_files() -> list[str]:
-    """Every file named in ``_toc.yml`` (root, parts, chapters, sections)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 def pages(html: Path) -> list[Path]:

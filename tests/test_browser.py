@@ -24,11 +24,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
 import site_audit  # tools/ is on the test path (pytest.ini)
+from toc import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM, AXE, FLAGS, PHONE = site_audit.CHROMIUM, site_audit.AXE, site_audit.FLAGS, site_audit.PHONE
@@ -59,24 +59,6 @@ def browser():
 def site_pages(html: Path) -> list[str]:
     return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
                   if not p.relative_to(html).as_posix().startswith(("_static/", "_downloads/", "_sources/")))
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    return files
 
 
 def new_context(browser, theme: str, **options):

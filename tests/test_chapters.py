@@ -14,29 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from toc import numbered_chapters  # tools/ is on the test path (pytest.ini)
+
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def _numbered_chapters():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            f = node.get("file")
-            if isinstance(f, str) and Path(f).name[:1].isdigit():
-                files.append(f if f.endswith(".md") else f + ".md")
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
-    return files
-
-
-CHAPTERS = _numbered_chapters()
+CHAPTERS = [f"{name}.md" for name in numbered_chapters()]
 
 # --------------------------------------------------------------------------
 # parsing helpers

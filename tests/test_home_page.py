@@ -4,24 +4,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+from toc import chapter_label, numbered_chapters  # tools/ is on the test path (pytest.ini)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toc_chapters():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
-
-
-def label(file):
-    return re.search(r"^\((chapter-[\w-]+)\)=", (ROOT / f"{file}.md").read_text(), re.M).group(1)
 
 
 def test_home_page_lists_every_chapter_in_order():
     home = (ROOT / "chapters" / "index.md").read_text()
     listed = re.findall(r"^- \{ref\}`(chapter-[\w-]+)`", home, re.M)
-    assert listed == [label(f) for f in toc_chapters()]
+    assert listed == [chapter_label(f) for f in numbered_chapters()]
 
 
 def test_home_page_does_not_call_the_book_unfinished():

@@ -12,21 +12,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
+
+from toc import chapter_label, numbered_chapters  # tools/ is on the test path (pytest.ini)
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "chapters" / "notation.md"
 DECORATIONS = {"hat", "tilde", "bar", "overline", "lVert", "rVert", "text", "mathrm", "left", "right"}
-
-
-def numbered_chapters():
-    """Files of the numbered parts of the table of contents, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [c["file"] for part in toc["parts"] if part.get("numbered") for c in part["chapters"]]
-
-
-def chapter_label(file):
-    return re.search(r"^\((chapter-[\w-]+)\)=", (ROOT / f"{file}.md").read_text(), re.M).group(1)
 
 
 def sections(text):

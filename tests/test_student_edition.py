@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 from student_edition import strip_solutions
+from toc import numbered_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,12 +85,6 @@ def test_every_chapter_source_strips_cleanly():
 # --------------------------------------------------------------------------- the build
 
 
-def toc_chapters() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [entry["file"] for part in toc["parts"] for entry in part["chapters"]
-            if re.match(r"chapters/\d\d-", entry["file"])]
-
-
 def page(html: Path, docname: str) -> BeautifulSoup:
     return BeautifulSoup((html / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
 
@@ -111,7 +105,7 @@ def sentences(text: str) -> set[str]:
 
 
 @pytest.mark.book
-@pytest.mark.parametrize("docname", toc_chapters())
+@pytest.mark.parametrize("docname", numbered_chapters())
 def test_student_chapter_has_every_exercise_and_no_solution(built_book, student_book, docname):
     full, student = page(built_book.html, docname), page(student_book, docname)
     full_exercises = exercises(full)
@@ -135,7 +129,7 @@ def test_student_chapter_has_every_exercise_and_no_solution(built_book, student_
 
 @pytest.mark.book
 def test_student_downloads_have_no_solutions(student_book):
-    for docname in toc_chapters():
+    for docname in numbered_chapters():
         name = Path(docname).name
         source = (student_book / "_sources" / f"{docname}.md").read_text(encoding="utf-8")
         assert "{solution" not in source and "{exercise" in source, name
@@ -147,6 +141,6 @@ def test_student_downloads_have_no_solutions(student_book):
 
 @pytest.mark.book
 def test_student_pages_name_their_edition(student_book, built_book):
-    for docname in ["chapters/index"] + toc_chapters():
+    for docname in ["chapters/index"] + numbered_chapters():
         assert "Student edition" in (student_book / f"{docname}.html").read_text(encoding="utf-8")
         assert "Student edition" not in (built_book.html / f"{docname}.html").read_text(encoding="utf-8")

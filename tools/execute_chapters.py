@@ -18,26 +18,12 @@ import os
 import time
 from pathlib import Path
 
-import yaml
+from toc import toc_files
 
 
 def toc_notebooks(book: Path) -> list[Path]:
     """The files of ``_toc.yml`` that hold code cells, in the order of the book."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
+    names = toc_files(book)
     paths = [book / (n if n.endswith(".md") else f"{n}.md") for n in names]
     return [p for p in paths if p.is_file() and "```{code-cell}" in p.read_text(encoding="utf-8")]
 
