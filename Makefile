@@ -41,7 +41,7 @@ $(STAMP): requirements.txt code/pyproject.toml | check-python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
-# The Node tools (KaTeX renders the maths at build time; axe-core and Lighthouse
+# The Node tools (Temml renders the maths to MathML at build time, in STIX Two Math; axe-core and Lighthouse
 # audit the pages in the browser tests), exactly as package-lock.json pins them.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \

@@ -4,7 +4,7 @@ Every page is enumerated from the build and opened at phone width (390 px), in t
 light and in the dark theme, from a local server that serves the site under the
 same path as GitHub Pages does. On every page: no console warning or error, no
 failed request, no request to another host, every image loaded, every equation
-rendered by KaTeX (no TeX left visible), no sideways scrolling of the page, and no
+rendered as MathML in the book's math font (no TeX left visible), no sideways scrolling of the page, and no
 axe-core violation of any impact (axe from the npm package, injected into the
 page, no rule disabled). Also: the search page finds the initialisation chapter,
 a downloaded copy reads from disk with no request at all, printing gives a
@@ -89,16 +89,17 @@ PAGE_FACTS = """() => {
   const root = document.documentElement;
   const images = [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);
   const maths = document.querySelectorAll('.math').length;
-  const rendered = document.querySelectorAll('.math .katex').length;
-  const errors = document.querySelectorAll('.katex-error').length;
+  const rendered = document.querySelectorAll('.math > math, .math > .math-display > math').length;
+  const errors = document.querySelectorAll('.math-error').length;
   const prose = document.querySelector('article') ? document.querySelector('article').cloneNode(true) : null;
   let tex = '';
   if (prose) {
-    prose.querySelectorAll('pre, code, .katex, script, style').forEach(n => n.remove());
+    prose.querySelectorAll('pre, code, math, script, style').forEach(n => n.remove());
     const m = prose.textContent.match(/\\$\\$|\\\\\\(|\\\\\\[|\\\\begin\\{|\\\\frac\\{/);
     tex = m ? prose.textContent.slice(Math.max(0, m.index - 40), m.index + 40) : '';
   }
-  return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, images, maths, rendered, errors, tex,
+  const mathFont = [...document.fonts].some(f => f.family.replace(/"/g, '') === 'STIX2' && f.status === 'loaded');
+  return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, images, maths, rendered, errors, tex, mathFont,
           theme: root.dataset.theme};
 }"""
 
@@ -145,7 +146,9 @@ def test_every_page_in_a_real_browser(browser, site, built_book, theme):
             problems.append(f"{where}: images not loaded: {facts['images']}")
         if facts["rendered"] != facts["maths"] or facts["errors"]:
             problems.append(f"{where}: {facts['maths'] - facts['rendered']} equations not rendered, "
-                            f"{facts['errors']} KaTeX errors")
+                            f"{facts['errors']} formulas Temml could not convert")
+        if facts["maths"] and not facts["mathFont"]:
+            problems.append(f"{where}: the math font (STIX2) was not loaded")
         if facts["tex"]:
             problems.append(f"{where}: raw TeX visible: {facts['tex']!r}")
         if facts["scrollWidth"] > facts["clientWidth"]:
@@ -159,6 +162,46 @@ def test_every_page_in_a_real_browser(browser, site, built_book, theme):
 
 
 # --------------------------------------------------------------------------- single features
+
+MATH_TOKENS = "math mi, math mo, math mn, math mtext, math ms, math msqrt, math mroot"
+
+
+def test_every_formula_is_drawn_in_the_math_font(browser, site, built_book):
+    """Chromium's own account of the fonts it drew each formula's characters with.
+
+    The site's math font is a subset of STIX Two Math; a character missing from it
+    (a letter the browser turns italic, a radical sign) would be drawn in some other
+    font of the reader's machine, and this lists it.
+    """
+    context = new_context(browser, "light")
+    problems = []
+    for name in site_pages(built_book.html):
+        if "<math" not in (built_book.html / name).read_text(encoding="utf-8"):
+            continue
+        visit = Visit(context, site + name)
+        page = visit.page
+        # lay out every section now (the book's stylesheet defers the off-screen ones)
+        page.add_style_tag(content=".bd-article section { content-visibility: visible !important; }")
+        page.evaluate("document.fonts.ready")
+        cdp = context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        tokens = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": MATH_TOKENS})["nodeIds"]
+        drawn = 0
+        for node in tokens:
+            for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]:
+                drawn += font["glyphCount"]
+                if font["familyName"] != "STIX Two Math":
+                    markup = cdp.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"]
+                    problems.append(f"{name}: {markup[:80]} drawn in {font['familyName']}")
+        if drawn < len(tokens) // 2:
+            problems.append(f"{name}: only {drawn} glyphs drawn for {len(tokens)} formula elements")
+        cdp.detach()
+        visit.close()
+    context.close()
+    assert problems == []
+
 
 def test_search_finds_the_initialisation_chapter(browser, site, built_book):
     context = new_context(browser, "light")

@@ -165,6 +165,63 @@ def test_a_rebuild_shows_changed_code_and_citation_values(tmp_path):
     assert "threshold 0.015" in page_text(book, "probe")
 
 
+MATH_PAGE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# {title}
+
+{prose} The formula is ${tex}$, and below it is displayed:
+
+$$
+{tex}
+$$
+"""
+
+
+@pytest.mark.book
+def test_an_incremental_build_keeps_the_shared_files_of_pages_it_did_not_write(tmp_path):
+    """The math font, the stylesheet bundles and the figures serve every page, written or not."""
+    import mathml_prerender
+    from fontTools.ttLib import TTFont
+
+    book = copy_of_repository(tmp_path / "book")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: chapters/cite\nchapters:\n"
+                                   "  - file: chapters/alpha\n  - file: chapters/beta\n")
+    alpha, beta = book / "chapters" / "alpha.md", book / "chapters" / "beta.md"
+    alpha.write_text(MATH_PAGE.format(title="Alpha", prose="First.", tex=r"\sqrt{\alpha} \le \Gamma"))
+    beta.write_text(MATH_PAGE.format(title="Beta", prose="Second.", tex=r"\nabla \phi \ne \zeta"))
+    html = book / "_build" / "html"
+
+    def check():
+        drawn = set()
+        for page in sorted(html.glob("chapters/*.html")):
+            text = page.read_text(encoding="utf-8")
+            drawn |= set(mathml_prerender.math_characters(re.findall(r"<math.*?</math>", text, re.S)))
+            sheets = re.findall(r'<link rel="stylesheet" type="text/css" href="([^"]+)" />', text)
+            assert len(sheets) == 1 and (page.parent / sheets[0]).stat().st_size > 50_000, (page.name, sheets)
+        with TTFont(html / "_static" / "math" / mathml_prerender.FONT_FILE) as font:
+            missing = drawn - {chr(c) for c in font.getBestCmap()}
+        assert "\u2207" in drawn and "\u221a" in drawn
+        assert missing == set(), sorted(missing)
+
+    first = run_build(book)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    check()
+    alpha.write_text(alpha.read_text().replace("First.", "First, edited."))  # prose only
+    second = run_build(book)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "First, edited." in page_text(book, "alpha")
+    check()  # beta's characters (nabla, zeta) are still in the font
+
+
 # --------------------------------------------------------------------------- workflows
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

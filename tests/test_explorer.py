@@ -34,7 +34,9 @@ from gradlab.explorer import (
     grid,
     knobs,
     measure,
+    pack,
     page_data,
+    unpack,
     parse_preset,
     predict,
     weight_scale,
@@ -545,6 +547,29 @@ def test_grid_encodes_measurement_and_prediction():
         assert record["d"] == list(diagnose(cfg, m, p)[:4])
 
 
+def test_packing_stores_each_sentence_once_and_unpacks_to_the_grid():
+    configs = [config(depth=5, act=a, init=i) for a in ("sigmoid", "relu") for i in ("torch", "he")]
+    data = grid(configs)
+    packed = pack(data)
+    assert unpack(packed) == data
+    sentences = [s for r in data["configs"].values() for s in (r["d"][1], r["d"][3])]
+    assert sorted(packed["texts"]) == sorted(set(sentences))
+    assert packed["fields"] == ["s", "g", "f", "ps", "pg", "pf", "d"]
+    for key, items in packed["configs"].items():
+        record = data["configs"][key]
+        d = items[6]
+        assert [packed["texts"][d[1]], packed["texts"][d[3]]] == record["d"][1::2]
+        assert d[0::2] == record["d"][0::2]
+        # a series is its first value, then differences: their running sums give it back
+        assert items[0][0] == record["s"][0] and list(np.cumsum(items[1])) == record["g"]
+    packed["fields"] = packed["fields"][::-1]
+    with pytest.raises(ValueError, match="fields"):
+        unpack(packed)
+    packed["fields"] = packed["fields"][::-1]
+    with pytest.raises(ValueError, match="packed already"):
+        pack(packed)
+
+
 def test_page_data_is_json_in_a_script_element():
     data = {"text": "</script><b>&", "n": [1, None]}
     html = page_data(data)
@@ -599,6 +624,8 @@ BAD_INPUT_CASES = [
      "width must be a positive int"),
     ("gradlab.explorer.grid", lambda: grid(["depth=5"]), TypeError, r"configs\[0\] must be a gradlab.explorer.Config"),
     ("gradlab.explorer.page_data", lambda: page_data([1, 2]), TypeError, "data must be a dict"),
+    ("gradlab.explorer.pack", lambda: pack({"knobs": []}), TypeError, "data must be a dict with 'configs'"),
+    ("gradlab.explorer.unpack", lambda: unpack({"configs": {}}), TypeError, "data must be a dict with 'texts'"),
     ("gradlab.explorer.page_data", lambda: page_data({}, element_id=""), TypeError, "element_id must be a non-empty str"),
 ]
 

@@ -73,8 +73,9 @@ def soup(path: Path) -> BeautifulSoup:
 
 
 def page_data(html: Path) -> dict:
+    """The grid the page carries, with its shared sentences put back in place."""
     node = soup(html / "chapters" / "explorer.html").find("script", id="explorer-data")
-    return json.loads(node.string)
+    return explorer.unpack(json.loads(node.string))
 
 
 @pytest.mark.book
@@ -102,11 +103,25 @@ def test_the_page_holds_the_grid_that_gradlab_computes(built_book):
         assert data["configs"][cfg.key] == explorer.grid([cfg])["configs"][cfg.key], cfg.key
 
 
+def stylesheets(path: Path) -> list[str]:
+    """The sheets a page links, the ones inside its bundle (tools/stylesheet_bundle.py) listed."""
+    sheets = []
+    for link in soup(path).find_all("link", href=True):
+        if "stylesheet" not in (link.get("rel") or []):
+            continue
+        href = urlsplit(link["href"]).path
+        if "/bundle-" in href:
+            header = (path.parent / href).read_text(encoding="utf-8").split("\n", 1)[0]
+            sheets += ["../_static/" + s for s in header.removeprefix("/* bundle of: ").removesuffix(" */").split()]
+        else:
+            sheets.append(href)
+    return sheets
+
+
 def explorer_assets(path: Path) -> dict:
     page = soup(path)
     return {"script": [s["src"] for s in page.find_all("script", src=True) if "explorer" in s["src"]],
-            "style": [s["href"] for s in page.find_all("link", href=True)
-                      if "stylesheet" in (s.get("rel") or []) and "explorer" in s["href"]],
+            "style": [s for s in stylesheets(path) if "explorer" in s],
             "data": page.find_all("script", id="explorer-data")}
 
 

@@ -112,6 +112,18 @@ def test_no_page_loads_the_icon_font_or_unused_scripts(built_book):
         assert not re.search(r'<(i|span) class="[^"]*\bfa-', text), f"{page.name} has an icon-font icon"
 
 
+def test_no_page_waits_for_a_script_or_for_more_than_one_stylesheet_before_it_paints(built_book):
+    for page in content_pages(built_book.html):
+        head = page.read_text(encoding="utf-8").split("</head>", 1)[0]
+        blocking = [s for s in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", head)
+                    if not re.search(r"\b(defer|async)\b", s)]
+        assert blocking == [], f"{page.name} waits for {blocking}"
+        sheets = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"|<link[^>]*href="([^"]+)"[^>]*rel="stylesheet"', head)
+        sheets = [a or b for a, b in sheets]
+        assert len(sheets) == 1 and "/_static/bundle-" in sheets[0], f"{page.name} links {sheets}"
+        assert (page.parent / sheets[0]).resolve().is_file()
+
+
 def test_every_published_link_target_still_exists(built_book):
     published = (ROOT / "tests" / "published_labels.txt").read_text().split()
     current = set(published_labels.published_targets(built_book.html))

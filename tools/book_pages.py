@@ -17,7 +17,11 @@ Lighter, accessible pages, by rewriting the written HTML once the build is done:
 * the toolbar icons become small inline SVGs (taken from the Font Awesome Free
   paths in the theme's own bundle), so the 1.5 MB icon script is not loaded;
 * scripts the book does not use are not loaded (the Thebe launcher, sphinx-design's
-  tabs, and the search index on every page but the search page);
+  tabs, and the search index on every page but the search page), and the others
+  are deferred, so that none delays the first paint;
+* a page's stylesheets arrive as one bundle (``tools/stylesheet_bundle.py``);
+* figures are stored smaller, drawn the same (``tools/figure_optimise.py``);
+* files in ``_static`` that nothing names are not published;
 * ARIA roles that axe-core reports are corrected (deprecated citation roles, a
   label that hides a summary's visible text).
 
@@ -42,6 +46,9 @@ from pathlib import Path
 
 import yaml
 from docutils import nodes
+
+import figure_optimise
+import stylesheet_bundle
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -236,13 +243,70 @@ UNUSED_SCRIPTS = [
 ]
 DESIGN_CSS = re.compile(r'\s*<link rel="stylesheet" type="text/css" href="[^"]*_static/sphinx-design\.min\.css[^"]*" />')
 SEARCH_SCRIPTS = [
-    re.compile(r'\s*<script src="[^"]*_static/searchtools\.js"></script>'),
-    re.compile(r'\s*<script src="[^"]*_static/language_data\.js"></script>'),
-    re.compile(r'\s*<script src="[^"]*searchindex\.js"></script>'),
+    re.compile(r'\s*<script (?:defer )?src="[^"]*_static/searchtools\.js"></script>'),
+    re.compile(r'\s*<script (?:defer )?src="[^"]*_static/language_data\.js"></script>'),
+    re.compile(r'\s*<script (?:defer )?src="[^"]*searchindex\.js"></script>'),
 ]
 
 
-def rewrite_page(page: str, name: str, icons: dict, missing: set) -> str:
+DOCUMENTATION_OPTIONS = re.compile(r'<script src="([^"]*_static/)documentation_options\.js[^"]*"></script>')
+HEAD_SCRIPT = re.compile(r'<script src="')
+
+
+def unblock_scripts(page: str, options: str) -> str:
+    """The page's scripts run after the page is parsed, so none of them delays the first paint.
+
+    Sphinx loads its scripts in the head, each blocking the page until it has
+    arrived; ``defer`` keeps their order and runs them before DOMContentLoaded,
+    which is when they start their work. The one object that inline scripts use
+    while the page is parsed, ``DOCUMENTATION_OPTIONS``, is defined in the page
+    itself (its file is a few hundred bytes).
+    """
+    page = DOCUMENTATION_OPTIONS.sub(lambda m: f"<script>\n{options}\n</script>", page, count=1)
+    head, sep, body = page.partition("</head>")
+    return HEAD_SCRIPT.sub('<script defer src="', head) + sep + body
+
+
+PYGMENTS_RULE = re.compile(r'html\[data-theme="(\w+)"\] \.highlight(?: \.([\w-]+))? \{([^}]*)\}')
+CODE_BLOCK = re.compile(r'(<div class="highlight"><pre[^>]*>)(.*?)(</pre>)', re.S)
+
+
+def plain_token_classes(pygments_css: str, other_css: str) -> set[str]:
+    """The Pygments token classes that draw nothing a code block does not draw anyway.
+
+    A class qualifies when, in every theme, its only rule sets the text colour of
+    the code block itself (names, punctuation and spaces in the book's light and
+    dark styles), and no other stylesheet styles it inside a code block.
+    """
+    base: dict[str, str] = {}
+    rules: dict[str, dict[str, list[str]]] = {}
+    for theme, token, body in PYGMENTS_RULE.findall(pygments_css):
+        declarations = sorted(d.strip() for d in body.split(";") if d.strip())
+        if token:
+            rules.setdefault(token, {}).setdefault(theme, []).extend(declarations)
+        else:
+            base[theme] = next((d for d in declarations if d.startswith("color:")), "")
+    plain = set()
+    for token, by_theme in rules.items():
+        if (set(by_theme) == set(base) and all(by_theme[th] == [base[th]] for th in base)
+                and not re.search(rf"\.highlight[^{{}},]*\.{re.escape(token)}(?![\w-])", other_css)):
+            plain.add(token)
+    return plain
+
+
+def unwrap_plain_tokens(page: str, plain: set[str]) -> str:
+    """Code blocks without the spans of classes that change nothing (a third of a chapter's markup)."""
+    if not plain:
+        return page
+    span = re.compile(r'<span class="(?:%s)">([^<]*)</span>' % "|".join(map(re.escape, sorted(plain))))
+    return CODE_BLOCK.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), page)
+
+
+def rewrite_page(page: str, name: str, icons: dict, missing: set, options: str = "",
+                 plain: frozenset = frozenset()) -> str:
+    if options:
+        page = unblock_scripts(page, options)
+    page = unwrap_plain_tokens(page, plain)
     for pattern in UNUSED_SCRIPTS:
         page = pattern.sub("", page)
     if not re.search(r'class="[^"]*\bsd-', page):
@@ -386,7 +450,8 @@ def slim_theme_assets(outdir: Path, started: float) -> None:
     from fontTools import subset
 
     static = outdir / "_static"
-    sheets = sorted(static.rglob("*.css"))
+    # (the bundles are rebuilt from the slimmed sheets: stylesheet_bundle.refresh_bundles)
+    sheets = sorted(s for s in static.rglob("*.css") if not s.name.startswith(stylesheet_bundle.PREFIX))
     if not any(sheet.stat().st_mtime >= started for sheet in sheets):
         return  # nothing copied again since the last build slimmed them
     for sheet in sheets:
@@ -518,12 +583,31 @@ def purge_stylesheets(outdir: Path) -> None:
     for script in static.rglob("*.js"):
         used.update(re.findall(r"[\w-]+", script.read_text(encoding="utf-8", errors="replace")))
     for sheet in static.rglob("*.css"):
-        if "katex" in sheet.parts:
-            continue  # KaTeX's classes are in the pages already; its sheet is small
+        if sheet.name.startswith(stylesheet_bundle.PREFIX):
+            continue  # rebuilt from the purged sheets (stylesheet_bundle.refresh_bundles)
         text = sheet.read_text(encoding="utf-8")
         slim = purge_css(text, used)
         if slim != text:
             sheet.write_text(slim, encoding="utf-8")
+
+
+def remove_unreferenced_static(outdir: Path) -> None:
+    """Drop the files of ``_static`` that no page, script or stylesheet names.
+
+    Extensions copy assets the book does not use (the launch buttons' logos, the
+    Thebe and tab scripts this module unlinks, templates); a file whose name no
+    page, script or stylesheet of the site mentions cannot be loaded by it.
+    Licence files stay.
+    """
+    static = outdir / "_static"
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in outdir.rglob("*.html")
+             if "_static" not in p.relative_to(outdir).parts]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in static.rglob("*")
+              if p.suffix in (".js", ".css") and p.is_file()]
+    named = "\n".join(texts)
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and "LICENSE" not in path.name and path.name not in named:
+            path.unlink()
 
 
 # --------------------------------------------------------------------------- site files
@@ -571,6 +655,7 @@ def build_finished(app, exception) -> None:
                  / "static" / "scripts" / "fontawesome.js")
     icons = icon_paths(fa_bundle)
     slim_theme_assets(outdir, app.book_started)
+    figure_optimise.optimise_figures(outdir / "_images", Path(app.doctreedir) / "optimised-figures")
     wheel = build_wheel(outdir, Path(app.doctreedir) / "gradlab-wheel.key")
     chapters = [d for d in sorted(app.env.found_docs) if NUMBERED.match(d)]
     for docname in chapters:
@@ -581,6 +666,15 @@ def build_finished(app, exception) -> None:
         export_notebook(source, target, wheel.name, f"{meta['url']}{docname}.html",
                         without_solutions=app.config.hide_solutions)
     missing: set = set()
+    options_file = outdir / "_static" / "documentation_options.js"
+    options = options_file.read_text(encoding="utf-8").strip() if options_file.exists() else ""
+    bundles: dict = {}
+    static = outdir / "_static"
+    pygments = static / "pygments.css"
+    plain = frozenset(plain_token_classes(
+        pygments.read_text(encoding="utf-8") if pygments.exists() else "",
+        "".join(s.read_text(encoding="utf-8") for s in sorted(static.rglob("*.css"))
+                if s != pygments and not s.name.startswith(stylesheet_bundle.PREFIX))))
     pages = []
     for path in sorted(outdir.rglob("*.html")):
         rel = path.relative_to(outdir).as_posix()
@@ -591,7 +685,8 @@ def build_finished(app, exception) -> None:
             page = path.read_text(encoding="utf-8")
             if docname in chapters:
                 page = add_notebook_download(page, docname)
-            new = rewrite_page(page, rel, icons, missing)
+            new = rewrite_page(page, rel, icons, missing, options, plain)
+            new = stylesheet_bundle.bundle_page(new, path, outdir, bundles)
             if new != page:
                 path.write_text(new, encoding="utf-8")
         else:
@@ -604,6 +699,8 @@ def build_finished(app, exception) -> None:
     write_site_files(app, outdir, pages)
     write_root_redirect(app, outdir)
     purge_stylesheets(outdir)
+    stylesheet_bundle.refresh_bundles(outdir, bundles)
+    remove_unreferenced_static(outdir)
     # GitHub Pages serves 404.html at any depth: its links resolve from the site's root
     not_found = outdir / "404.html"
     if not_found.exists():
@@ -633,5 +730,7 @@ def setup(app):
     app.connect("html-collect-pages", collect_pages)
     app.connect("doctree-resolved", add_cite_section)
     app.connect("html-page-context", html_page_context)
-    app.connect("build-finished", build_finished)
+    # after the theme's own build-finished handler, which writes the light and dark
+    # Pygments styles into pygments.css (plain_token_classes reads them)
+    app.connect("build-finished", build_finished, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}

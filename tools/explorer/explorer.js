@@ -292,8 +292,34 @@
     return state.act === "sigmoid" || state.act === "tanh" ? "saturated" : null;
   }
 
+  // A record as gradlab.explorer.pack stores it: a list in the order of data.fields,
+  // each series as its first value and then differences, the sentences as
+  // positions in data.texts. Back to {s: [...], g: [...], ..., d: [kind, text, label, theory]}.
+  function sums(steps) {
+    if (steps === null) {
+      return null;
+    }
+    var last = 0;
+    return steps.map(function (step) {
+      if (step === null) {
+        return null;
+      }
+      last += step;
+      return last;
+    });
+  }
+
+  function unpacked(items) {
+    var record = {};
+    data.fields.forEach(function (field, i) {
+      record[field] = field === "d" ? items[i] : sums(items[i]);
+    });
+    record.d = [record.d[0], data.texts[record.d[1]], record.d[2], data.texts[record.d[3]]];
+    return record;
+  }
+
   function render() {
-    var record = data.configs[query()];
+    var record = unpacked(data.configs[query()]);
     var L = Number(state.depth);
     var width = Math.max(280, Math.min(720, Math.floor(ui.figure.clientWidth || root.clientWidth || 360)));
 

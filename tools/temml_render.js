@@ -1,8 +1,8 @@
-// Renders TeX to HTML and MathML with KaTeX for tools/katex_prerender.py.
+// Renders TeX to MathML with Temml for tools/mathml_prerender.py.
 // One JSON request per line on stdin: {"tex": "...", "options": {...}};
-// one JSON answer per line on stdout: {"html": "..."} or {"error": "..."}.
+// one JSON answer per line on stdout: {"mathml": "..."} or {"error": "..."}.
 "use strict";
-const katex = require("katex");
+const temml = require("temml");
 const readline = require("readline");
 
 const lines = readline.createInterface({ input: process.stdin, terminal: false });
@@ -10,7 +10,7 @@ lines.on("line", (line) => {
   let answer;
   try {
     const request = JSON.parse(line);
-    answer = { html: katex.renderToString(request.tex, request.options) };
+    answer = { mathml: temml.renderToString(request.tex, request.options) };
   } catch (error) {
     answer = { error: String(error && error.message ? error.message : error) };
   }
