@@ -180,8 +180,6 @@ def test_every_formula_is_drawn_in_the_math_font(browser, site, built_book):
             continue
         visit = Visit(context, site + name)
         page = visit.page
-        # lay out every section now (the book's stylesheet defers the off-screen ones)
-        page.add_style_tag(content=".bd-article section { content-visibility: visible !important; }")
         page.evaluate("document.fonts.ready")
         cdp = context.new_cdp_session(page)
         cdp.send("DOM.enable")
@@ -331,7 +329,12 @@ EXPLORER_STATE = """() => {
 
 
 def explorer_record(page, query: str) -> dict:
-    return page.evaluate("q => JSON.parse(document.getElementById('explorer-data').textContent).configs[q]", query)
+    """The grid's record of one configuration, unpacked from the page's data (gradlab.explorer.unpack)."""
+    from gradlab import explorer
+
+    data = page.evaluate("q => { const d = JSON.parse(document.getElementById('explorer-data').textContent);"
+                         " return {fields: d.fields, texts: d.texts, configs: {[q]: d.configs[q]}}; }", query)
+    return explorer.unpack(data)["configs"][query]
 
 
 def full_query(values: dict) -> str:

@@ -268,7 +268,7 @@ def site_report(html: Path, lighthouse_runs: int) -> None:
     pages = sorted(html.glob("chapters/[0-9][0-9]-*.html"))
     kinds = ("html", "styles", "scripts", "fonts", "figures")
     total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
-    print(f"\nsite: {total / 2**20:.1f} MB in all (budget 10 MB)")
+    print(f"\nsite: {total / 1e6:.2f} MB in all (10^6 bytes; budget 10 MB)")
     print(f"{'page (KB on the wire)':<28}" + "".join(f"{k:>9}" for k in kinds) + f"{'w/o figures':>13}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=site_audit.CHROMIUM, args=site_audit.FLAGS)

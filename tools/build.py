@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TOOLS = Path(__file__).resolve().parent
 # Used when the book is not in a git checkout: 2026-01-01T00:00:00Z.
 FALLBACK_DATE_EPOCH = "1767225600"
 # Seconds a notebook cell may run (the same as execute: timeout in _config.yml).
@@ -306,7 +307,7 @@ def refresh_cache(book: Path, build: Path, env: dict, fresh: bool, cells_known: 
 
 def run_jupyter_book(command: list[str], env: dict) -> tuple[int, list[str]]:
     """Run a jupyter-book command, echoing its output; its exit code and lines."""
-    print("build: jupyter-book", " ".join(command[1:]), flush=True)
+    print("build: jupyter-book", " ".join(command[2:]), flush=True)
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, encoding="utf-8", errors="replace")
     lines = []
@@ -344,7 +345,7 @@ def build_student(book: Path, out: Path, date: str) -> int:
     config = student / "_config.yml"
     config.write_text(student_config(book, build / ".jupyter_cache"), encoding="utf-8")
     command = [
-        str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
+        sys.executable, str(TOOLS / "run_jupyter_book.py"), "build", str(book),
         "--builder", "html", "-W", "-n", "--keep-going", "--all",
         "--config", str(config), "--path-output", str(student),
     ]
@@ -411,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                   cells_known="inputs" not in changed and cells[0].exists() and cells[0].read_text() == cells[1])
 
     command = [
-        str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
+        sys.executable, str(TOOLS / "run_jupyter_book.py"), "build", str(book),
         "--builder", "html", "-W", "-n", "--keep-going",
     ] + (["--all"] if full else [])
     if args.path_output:

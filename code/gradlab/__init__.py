@@ -39,38 +39,16 @@ Examples
 >>> import gradlab
 >>> sorted(gradlab.__all__)[:3]
 ['activations', 'book', 'clip']
+
+A submodule is imported when it is first used (``gradlab.nn``, ``from gradlab
+import nn``), so ``import gradlab`` is quick and a tool that needs one module
+(the book's build reads the explorer's knobs) does not load matplotlib:
+
+>>> gradlab.nn.__name__
+'gradlab.nn'
 """
 
-from . import (
-    activations,
-    book,
-    clip,
-    data,
-    deadunits,
-    diagnostics,
-    explorer,
-    fdcheck,
-    floating,
-    folding,
-    gradcheck,
-    history,
-    init,
-    landscape,
-    losses,
-    meanfield,
-    nn,
-    normalisation_tools,
-    optim,
-    paths,
-    plotting,
-    products,
-    recurrence,
-    repair,
-    residual,
-    selfnorm,
-    symmetry,
-    train,
-)
+import importlib
 
 __version__ = "0.2.0"
 
@@ -104,3 +82,16 @@ __all__ = [
     "symmetry",
     "train",
 ]
+
+
+def __getattr__(name):
+    """Import the submodule ``name`` on first use (PEP 562)."""
+    if name in __all__:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'gradlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

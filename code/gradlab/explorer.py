@@ -1144,7 +1144,27 @@ def pack(data):
 
 
 def unpack(data):
-    """The grid that :func:`pack` packed (the inverse of :func:`pack`)."""
+    """The grid that :func:`pack` packed (the inverse of :func:`pack`).
+
+    Parameters
+    ----------
+    data : dict
+        From :func:`pack`.
+
+    Returns
+    -------
+    dict
+        The grid, as :func:`grid` gave it.
+
+    Examples
+    --------
+    >>> packed = {"fields": list(PACKED_FIELDS), "texts": ["Fine.", "Why."],
+    ...           "configs": {"a": [[10, 2, 3], [0, -1], None, [10, 0, 0], [0, None, -2], None,
+    ...                             ["stable", 0, "sec-x", 1]]}}
+    >>> record = unpack(packed)["configs"]["a"]
+    >>> record["s"], record["g"], record["pg"], record["d"]
+    ([10, 12, 15], [0, -1], [0, None, -2], ['stable', 'Fine.', 'sec-x', 'Why.'])
+    """
     if not isinstance(data, dict) or not isinstance(data.get("texts"), list):
         raise TypeError("data must be a dict with 'texts' (from explorer.pack)")
     if data.get("fields") != list(PACKED_FIELDS):
