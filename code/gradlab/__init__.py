@@ -50,7 +50,7 @@ import nn``), so ``import gradlab`` is quick and a tool that needs one module
 
 import importlib
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
 
 __all__ = [
     "activations",
