@@ -124,6 +124,18 @@ def test_no_page_waits_for_a_script_or_for_more_than_one_stylesheet_before_it_pa
         assert (page.parent / sheets[0]).resolve().is_file()
 
 
+def test_a_page_with_formulas_preloads_the_math_font_and_no_other_page_does(built_book):
+    for page in content_pages(built_book.html):
+        text = page.read_text(encoding="utf-8")
+        head = text.split("</head>", 1)[0]
+        preloads = re.findall(r'<link rel="preload" href="([^"]+\.woff2)" as="font" type="font/woff2" crossorigin="anonymous" />', head)
+        if "<math" in text:
+            assert len(preloads) == 1 and (page.parent / preloads[0]).resolve().is_file(), page.name
+            assert preloads[0].endswith("_static/math/STIXTwoMath-subset.woff2")
+        else:
+            assert preloads == [], page.name
+
+
 def test_every_published_link_target_still_exists(built_book):
     published = (ROOT / "tests" / "published_labels.txt").read_text().split()
     current = set(published_labels.published_targets(built_book.html))

@@ -250,6 +250,9 @@ def subset_font(chars: str, target: Path) -> None:
     options.layout_features = ["*"]  # script-size forms, primes, stylistic sets
     options.name_IDs = ["*"]  # the licence and the font's name stay in the file
     options.notdef_outline = True
+    # Without TrueType hinting instructions (a quarter of the file): browsers draw
+    # formulas at text sizes with their own anti-aliasing, as they do most web fonts.
+    options.hinting = False
     with subset.load_font(str(FONT), options) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=chars)
@@ -287,7 +290,8 @@ def write_font(app) -> None:
     record.write_text(json.dumps(pages, ensure_ascii=False, indent=0), encoding="utf-8")
     chars = "".join(sorted(set("".join(pages.values()))))
     version = json.loads((FONT.parent.parent / "package.json").read_text())["version"]
-    key = hashlib.sha256(f"{version}|{chars}".encode()).hexdigest()[:16]
+    # (CONVERTER: this module's source, so that a change of the subsetting makes a new subset)
+    key = hashlib.sha256(f"{CONVERTER}|{version}|{chars}".encode()).hexdigest()[:16]
     store = Path(app.doctreedir) / f"math-font-{key}.woff2"
     if not store.exists():
         for old in store.parent.glob("math-font-*.woff2"):  # subsets of other characters
@@ -307,8 +311,24 @@ def finish(app, exception) -> None:
         shutil.rmtree(app._math_static, ignore_errors=True)
 
 
+def preload_font(app, pagename, templatename, context, doctree) -> None:
+    """A page with formulas asks for the math font at once, not after its stylesheet.
+
+    Otherwise the font arrives after the first layout, and every formula is laid
+    out again (and moves: Lighthouse counted a layout shift of 0.16 on a chapter).
+    """
+    if doctree is None or app.builder.format != "html":
+        return
+    if doctree.next_node(lambda node: isinstance(node, (nodes.math, nodes.math_block))) is None:
+        return
+    href = context["pathto"](f"_static/{STATIC_DIR}/{FONT_FILE}", 1)
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="preload" href="{href}" as="font" type="font/woff2" crossorigin="anonymous" />')
+
+
 def setup(app):
     app.add_config_value("math_macros", {}, "env")
+    app.connect("html-page-context", preload_font)
     app.add_html_math_renderer("mathml_prerender", (visit_math, None), (visit_displaymath, None))
     app.connect("builder-inited", copy_assets)
     app.connect("doctree-resolved", page_written)
