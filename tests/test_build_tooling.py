@@ -82,7 +82,7 @@ def test_every_repository_file_read_by_a_cell_is_declared():
 
 # --------------------------------------------------------------------------- a real rebuild
 
-PROBE = """---
+FRONT_MATTER = """---
 jupytext:
   text_representation:
     extension: .md
@@ -92,7 +92,9 @@ kernelspec:
   language: python
   name: python3
 ---
+"""
 
+PROBE = FRONT_MATTER + """
 (probe)=
 # Probe
 
@@ -165,17 +167,7 @@ def test_a_rebuild_shows_changed_code_and_citation_values(tmp_path):
     assert "threshold 0.015" in page_text(book, "probe")
 
 
-MATH_PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+MATH_PAGE = FRONT_MATTER + """
 # {title}
 
 {prose} The formula is ${tex}$, and below it is displayed:

@@ -9,9 +9,9 @@ SVG with six-decimal coordinates, or PNG in full colour. Once the build is done:
   when that is smaller: a plot has a few flat colours and their anti-aliased
   edges, and the largest difference is a faint change of shade along an edge.
 
-Rendered in Chromium at twice the resolution, the optimised SVGs differ from the
-originals in no more than a handful of edge pixels (``tests/test_figures_optimised.py``
-draws both and compares them). The results are kept beside the doctrees, keyed by
+Drawn by Chromium at twice the resolution, an optimised SVG differs from its
+original in at most a thousandth of its pixels, and a palette PNG only in the
+shades of anti-aliased edges (``tests/test_figures_optimised.py`` compares them). The results are kept beside the doctrees, keyed by
 the original file's content, so a rebuild optimises only figures it has not seen.
 """
 
