@@ -94,3 +94,22 @@ def student_book(built_book, tmp_path_factory) -> Path:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
         pytest.fail(f"the student edition failed to build (exit {returncode}):\n{tail}")
     return built_book.out / "_build" / "student" / "html"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the whole session (skipped without it, except in CI)."""
+    if not Path(site_audit.CHROMIUM).exists():
+        message = ("Chromium is not installed: `sudo apt-get install chromium` (Debian/Ubuntu) "
+                   "runs the browser tests; Playwright's own browser downloads are not used")
+        if os.environ.get("GRADLAB_REQUIRE_BROWSER") == "1":  # CI (.ci/run)
+            pytest.fail(message)
+        pytest.skip(message)
+    if not site_audit.AXE.exists():
+        pytest.fail("axe-core is missing: run `make node` (npm ci)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=site_audit.CHROMIUM, args=site_audit.FLAGS)
+        yield chromium
+        chromium.close()

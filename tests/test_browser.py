@@ -17,7 +17,6 @@ Without Chromium these tests skip and say how to install it; under CI
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -31,30 +30,11 @@ import site_audit  # tools/ is on the test path (pytest.ini)
 from toc import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM, AXE, FLAGS, PHONE = site_audit.CHROMIUM, site_audit.AXE, site_audit.FLAGS, site_audit.PHONE
-REQUIRED = os.environ.get("GRADLAB_REQUIRE_BROWSER") == "1"
+AXE, PHONE = site_audit.AXE, site_audit.PHONE
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
 
 
 # --------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = ("Chromium is not installed: `sudo apt-get install chromium` (Debian/Ubuntu) "
-                   "runs the browser tests; Playwright's own browser downloads are not used")
-        if REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
-    if not AXE.exists():
-        pytest.fail("axe-core is missing: run `make node` (npm ci)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
-
 
 def site_pages(html: Path) -> list[str]:
     return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
